@@ -1,0 +1,35 @@
+# Bookstore backend. `make run` starts everything (embedded default), `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint format bench import venv clean
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: venv            ## API, worker, beat and Flower (embedded PostgreSQL + Redis unless configured)
+	$(BIN)/python run.py
+
+test: venv           ## the whole suite against real PostgreSQL, RabbitMQ and Redis
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: venv          ## benchmark; writes var/bench/report.md
+	$(BIN)/python -m tests.bench
+
+import: venv         ## (re)import the catalog into the configured database
+	$(BIN)/python run.py --import-only
+
+clean:
+	rm -rf $(VENV) var/pgdata var/redis.* var/mail

@@ -1,0 +1,27 @@
+"""The Flask application factory: it only wires things together."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import settings
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(settings.load())
+    if overrides:
+        app.config.from_mapping(overrides)
+
+    from app.api import register_blueprints
+    from app.cli import register_cli
+    from app.errors import register_error_handlers
+    from app.extensions import register_extensions
+    from app.request_log import register_request_log
+
+    register_request_log(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,22 @@
+"""HTTP layer: one flask-smorest Blueprint per resource."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.extensions import api
+
+API_PREFIX = "/api/v1"
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import health
+
+    app.register_blueprint(health.blp)
+    for module in _resource_modules():
+        api.register_blueprint(module.blp, url_prefix=API_PREFIX)
+
+
+def _resource_modules():
+    """Resource blueprints under /api/v1, in the order they appear in the docs."""
+    return []

