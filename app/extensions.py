@@ -7,6 +7,7 @@ from flask_caching import Cache
 from flask_smorest import Api
 
 from models import db
+from services import catalog_cache
 
 api = Api()
 cache = Cache()
@@ -17,6 +18,7 @@ def register_extensions(app: Flask) -> None:
     app.teardown_appcontext(lambda exc: db.session.remove())
     api.init_app(app)
     cache.init_app(app)
+    catalog_cache.init(app.config["REDIS_URL"])
 
     from workers import celery_init_app
 

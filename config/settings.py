@@ -42,8 +42,11 @@ def embedded_broker_url() -> str:
 def load() -> dict:
     """Every setting, as a Flask config mapping. README lists each one."""
     redis_url = _env("REDIS_URL", embedded_redis_url(0))
+    secret_key = _env("SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
     return {
-        "SECRET_KEY": _env("SECRET_KEY", "dev-only-not-secret"),
+        "SECRET_KEY": secret_key,
+        "JWT_SECRET_KEY": _env("JWT_SECRET_KEY", secret_key),
+        "ACCESS_TOKEN_TTL_SECONDS": _env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
         "DATABASE_URL": _env("DATABASE_URL", embedded_database_url()),
         "DATABASE_POOL_SIZE": _env_int("DATABASE_POOL_SIZE", 5),
         "REDIS_URL": redis_url,

@@ -1,5 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
+from models.accounts import Role, User
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
 from models.db import Base, session
 from models.inventory import Stock, StockMovement, Warehouse
@@ -12,8 +13,10 @@ __all__ = [
     "BookGenre",
     "BookStatus",
     "Genre",
+    "Role",
     "Stock",
     "StockMovement",
+    "User",
     "Warehouse",
     "session",
 ]

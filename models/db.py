@@ -44,7 +44,10 @@ def init_engine(url: str, pool_size: int = 5) -> Engine:
     if engine is None:
         engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
         _engines[url] = engine
-    session_factory.configure(bind=engine)
+    bound = session_factory.kw.get("bind")
+    # Keep an existing bind to this database (tests bind the session to one connection).
+    if bound is None or getattr(bound, "engine", bound) is not engine:
+        session_factory.configure(bind=engine)
     return engine
 
 
