@@ -4,6 +4,20 @@ from models.accounts import Role, User
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
 from models.db import Base, session
 from models.inventory import Stock, StockMovement, Warehouse
+from models.orders import (
+    Cart,
+    CartItem,
+    CartStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStep,
+    Payment,
+    Shipment,
+    StepStatus,
+)
+from models.outbox import OutboxMessage, ReindexRequest
+from models.promotions import Promotion, PromotionRedemption
 
 __all__ = [
     "Author",
@@ -12,8 +26,22 @@ __all__ = [
     "BookAuthor",
     "BookGenre",
     "BookStatus",
+    "Cart",
+    "CartItem",
+    "CartStatus",
     "Genre",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "OrderStep",
+    "OutboxMessage",
+    "Payment",
+    "Promotion",
+    "PromotionRedemption",
+    "ReindexRequest",
     "Role",
+    "Shipment",
+    "StepStatus",
     "Stock",
     "StockMovement",
     "User",
