@@ -76,4 +76,26 @@ def load() -> dict:
         "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "bookstore:",
         "CACHE_DEFAULT_TIMEOUT": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # --- Cart, pricing, checkout, payments and orders (issue 4, h5) ---
+        "CART_TTL_SECONDS": _env_int("CART_TTL_SECONDS", 7 * 24 * 3600),
+        # A placed order holds its stock this long while unpaid, then expires.
+        "ORDER_PAYMENT_TIMEOUT_SECONDS": _env_int("ORDER_PAYMENT_TIMEOUT_SECONDS", 30 * 60),
+        "SHIPPING_DOMESTIC_COUNTRY": _env("SHIPPING_DOMESTIC_COUNTRY", "US"),
+        "SHIPPING_STANDARD_FLAT_CENTS": _env_int("SHIPPING_STANDARD_FLAT_CENTS", 499),
+        "SHIPPING_STANDARD_PER_ITEM_CENTS": _env_int("SHIPPING_STANDARD_PER_ITEM_CENTS", 99),
+        "SHIPPING_EXPRESS_FLAT_CENTS": _env_int("SHIPPING_EXPRESS_FLAT_CENTS", 1499),
+        "SHIPPING_EXPRESS_PER_ITEM_CENTS": _env_int("SHIPPING_EXPRESS_PER_ITEM_CENTS", 199),
+        # Standard shipping is free from this subtotal (after discount) on.
+        "SHIPPING_FREE_OVER_CENTS": _env_int("SHIPPING_FREE_OVER_CENTS", 5000),
+        "SHIPPING_INTERNATIONAL_SURCHARGE_CENTS": _env_int(
+            "SHIPPING_INTERNATIONAL_SURCHARGE_CENTS", 1000
+        ),
+        # JSON object: ISO country -> tax rate in basis points (700 = 7 %).
+        "TAX_RATES_BPS": _env("TAX_RATES_BPS", '{"US": 0, "DE": 700, "FR": 550, "GB": 0}'),
+        "TAX_DEFAULT_RATE_BPS": _env_int("TAX_DEFAULT_RATE_BPS", 0),
+        "PAYMENT_PROVIDER": _env("PAYMENT_PROVIDER", "dummy"),
+        # The dummy provider's "pm_card_visa_slow" takes this long (tests of crashes mid-step).
+        "PAYMENT_DUMMY_SLOW_SECONDS": float(_env("PAYMENT_DUMMY_SLOW_SECONDS", "3")),
+        # The outbox relay re-sends recorded work unsent for at least this long.
+        "OUTBOX_RELAY_AFTER_SECONDS": _env_int("OUTBOX_RELAY_AFTER_SECONDS", 5),
     }

@@ -47,9 +47,7 @@ class PromotionRedemption(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    promotion_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("promotions.id", ondelete="CASCADE")
-    )
+    promotion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("promotions.id", ondelete="CASCADE"))
     order_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), unique=True
     )
