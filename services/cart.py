@@ -70,7 +70,7 @@ def _expiry() -> datetime:
     return _now() + timedelta(seconds=current_app.config["CART_TTL_SECONDS"])
 
 
-def _user_cart(user_id: uuid.UUID, for_update: bool = False) -> Cart | None:
+def live_user_cart(user_id: uuid.UUID, for_update: bool = False) -> Cart | None:
     query = select(Cart).where(Cart.user_id == user_id, Cart.status.in_(LIVE_STATUSES))
     if for_update:
         query = query.with_for_update()
@@ -91,7 +91,7 @@ def _create_user_cart(user_id: uuid.UUID) -> Cart:
             cart = Cart(user_id=user_id, expires_at=_expiry())
             db.session.add(cart)
     except IntegrityError:  # a concurrent request created it first
-        cart = _user_cart(user_id)
+        cart = live_user_cart(user_id)
     return cart
 
 
@@ -101,7 +101,7 @@ def find_cart(user_id: uuid.UUID | None, guest_token: str | None) -> CartHandle:
     if user_id is not None:
         if _guest_cart(guest_token) is not None:
             return CartHandle(merge_guest_cart(guest_token, user_id))
-        return CartHandle(_user_cart(user_id))
+        return CartHandle(live_user_cart(user_id))
     return CartHandle(_guest_cart(guest_token))
 
 
@@ -196,7 +196,7 @@ def merge_guest_cart(guest_token: str | None, user_id: uuid.UUID) -> Cart | None
     """Move a guest cart's items into the user's live cart (quantities added, capped at 50)
     and close the guest cart. Call at login; does not commit. Returns the user's cart."""
     guest = _guest_cart(guest_token)
-    user_cart = _user_cart(user_id, for_update=True)
+    user_cart = live_user_cart(user_id, for_update=True)
     if guest is None or guest.user_id == user_id:
         return user_cart or guest
     if user_cart is None:
@@ -264,3 +264,21 @@ def cart_view(cart: Cart | None) -> dict:
         "expires_at": cart.expires_at,
         "locked": cart.status == CartStatus.LOCKED,
     }
+
+
+def expire_idle(now: datetime, limit: int = 1000) -> int:
+    """Close open carts idle past their expiry and drop their items (carts hold no stock;
+    an order in flight keeps its cart locked, and locked carts are left alone)."""
+    carts = list(
+        db.session.scalars(
+            select(Cart)
+            .where(Cart.status == CartStatus.OPEN, Cart.expires_at < now)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for cart in carts:
+        cart.items.clear()
+        cart.status = CartStatus.EXPIRED
+        cart.token_hash = None
+    return len(carts)

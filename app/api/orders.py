@@ -1,0 +1,138 @@
+"""Orders: the shopper's history and detail with its timeline, cancellation, staff shipping."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.auth import login_required, require_user, staff_required
+from services import orders
+from tasks.chains import send_recorded
+
+blp = Blueprint("orders", __name__, description="Orders")
+
+
+class OrderItemSchema(ma.Schema):
+    book_id = ma.fields.UUID()
+    title = ma.fields.String()
+    quantity = ma.fields.Integer()
+    unit_price_cents = ma.fields.Integer()
+    line_total_cents = ma.fields.Integer()
+
+
+class PaymentSchema(ma.Schema):
+    status = ma.fields.String()
+    provider = ma.fields.String(allow_none=True)
+    client_secret = ma.fields.String(allow_none=True)
+
+
+class ShipmentSchema(ma.Schema):
+    carrier = ma.fields.String(allow_none=True)
+    tracking_number = ma.fields.String(allow_none=True)
+    status = ma.fields.String(allow_none=True)
+    events = ma.fields.List(ma.fields.Dict())
+
+
+class TimelineEntrySchema(ma.Schema):
+    step = ma.fields.String()
+    status = ma.fields.String()
+    attempts = ma.fields.Integer()
+    started_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+    error = ma.fields.String(allow_none=True)
+
+
+class OrderSchema(ma.Schema):
+    id = ma.fields.UUID()
+    status = ma.fields.String()
+    status_reason = ma.fields.String(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(OrderItemSchema))
+    subtotal_cents = ma.fields.Integer()
+    discount_cents = ma.fields.Integer()
+    shipping_cents = ma.fields.Integer()
+    tax_cents = ma.fields.Integer()
+    total_cents = ma.fields.Integer()
+    currency = ma.fields.String()
+    promo_code = ma.fields.String(allow_none=True)
+    shipping_address = ma.fields.Dict()
+    shipping_method = ma.fields.String()
+    payment = ma.fields.Nested(PaymentSchema)
+    shipment = ma.fields.Nested(ShipmentSchema)
+    timeline = ma.fields.List(ma.fields.Nested(TimelineEntrySchema))
+    payment_deadline = ma.fields.DateTime()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class OrderPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(OrderSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class OrderListArgs(ma.Schema):
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+    cursor = ma.fields.String(load_default=None)
+
+
+class ShipSchema(ma.Schema):
+    carrier = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
+    tracking_number = ma.fields.String(required=True, validate=ma.validate.Length(1, 128))
+
+
+def _send(outbox_ids) -> None:
+    send_recorded(current_app.extensions["celery"], outbox_ids)
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @login_required
+    @blp.arguments(OrderListArgs, location="query")
+    @blp.response(200, OrderPageSchema)
+    def get(self, args):
+        """Your orders, newest first."""
+        page, next_cursor = orders.list_for(require_user().id, args["limit"], args["cursor"])
+        return {"items": [orders.order_view(order) for order in page], "next_cursor": next_cursor}
+
+
+@blp.route("/orders/<uuid:order_id>")
+class OrderDetail(MethodView):
+    @login_required
+    @blp.response(200, OrderSchema)
+    def get(self, order_id):
+        """One of your orders with payment, shipment and processing timeline."""
+        return orders.order_view(orders.get_for(order_id, require_user()))
+
+
+@blp.route("/orders/<uuid:order_id>/cancel")
+class OrderCancel(MethodView):
+    @login_required
+    @blp.response(200, OrderSchema)
+    def post(self, order_id):
+        """Cancel your order (stock released, payment refunded); 409 once shipped."""
+        key = request.headers.get("Idempotency-Key") or None
+        order, outbox_ids = orders.cancel(order_id, require_user(), key)
+        _send(outbox_ids)
+        return orders.order_view(order)
+
+
+@blp.route("/orders/<uuid:order_id>/ship")
+class OrderShip(MethodView):
+    @staff_required
+    @blp.arguments(ShipSchema)
+    @blp.response(200, OrderSchema)
+    def post(self, body, order_id):
+        """Staff: mark a confirmed order shipped with its carrier and tracking number."""
+        order, outbox_ids = orders.ship(order_id, body["carrier"], body["tracking_number"])
+        _send(outbox_ids)
+        return orders.order_view(order)
+
+
+@blp.route("/orders/<uuid:order_id>/deliver")
+class OrderDeliver(MethodView):
+    @staff_required
+    @blp.response(200, OrderSchema)
+    def post(self, order_id):
+        """Staff: mark a shipped order delivered."""
+        return orders.order_view(orders.deliver(order_id))

@@ -1,0 +1,52 @@
+"""The transactional outbox: work recorded with the change that needs it, sent after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from models import OutboxMessage, db
+
+ORDER_PLACED = "order_placed"
+ORDER_EMAIL = "order_email"
+
+
+def record(kind: str, payload: dict) -> OutboxMessage:
+    """Add a message to the current transaction (it exists only if that transaction commits)."""
+    message = OutboxMessage(kind=kind, payload=payload)
+    db.session.add(message)
+    return message
+
+
+def mark_sent(message_ids: Sequence[int]) -> None:
+    if message_ids:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.sent_at.is_(None))
+            .values(sent_at=datetime.now(UTC), attempts=OutboxMessage.attempts + 1)
+        )
+
+
+def mark_failed(message_id: int, error: str) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(attempts=OutboxMessage.attempts + 1, last_error=error[:2000])
+    )
+
+
+def claim_due(older_than_seconds: int, limit: int = 500) -> list[OutboxMessage]:
+    """Unsent messages recorded at least ``older_than_seconds`` ago, locked for this relay
+    run (a concurrent relay skips them)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at <= cutoff)
+            .order_by(OutboxMessage.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )

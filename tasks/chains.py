@@ -1,0 +1,86 @@
+"""The order placement flow in one place, and sending recorded (outbox) work to the broker.
+
+    reserve_stock (orders) -> capture_payment (payments) -> confirm_order (orders)
+        -> group(send_order_email (email), request_shipment (orders), reindex_books (search))
+
+A step that ends the flow (rejected, declined, awaiting the customer) stops the chain itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from celery import Celery, chain, group
+from celery.canvas import Signature
+from sqlalchemy import select
+
+from models import OutboxMessage, db
+from services import outbox
+
+log = logging.getLogger(__name__)
+
+RESERVE_STOCK = "tasks.orders.reserve_stock"
+CAPTURE_PAYMENT = "tasks.payments.capture_payment"
+CONFIRM_ORDER = "tasks.orders.confirm_order"
+SEND_ORDER_EMAIL = "tasks.email.send_order_email"
+REQUEST_SHIPMENT = "tasks.orders.request_shipment"
+REINDEX_BOOKS = "tasks.search.reindex_books"
+
+
+def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
+    def step(name: str, *args) -> Signature:
+        return celery_app.signature(name, args=(order_id, *args), immutable=True)
+
+    return chain(
+        step(RESERVE_STOCK),
+        step(CAPTURE_PAYMENT),
+        step(CONFIRM_ORDER),
+        group(step(SEND_ORDER_EMAIL, "confirmed"), step(REQUEST_SHIPMENT), step(REINDEX_BOOKS)),
+        app=celery_app,
+    )
+
+
+def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
+    payload = message.payload
+    if message.kind == outbox.ORDER_PLACED:
+        return order_placement_chain(celery_app, payload["order_id"])
+    if message.kind == outbox.ORDER_EMAIL:
+        return celery_app.signature(
+            SEND_ORDER_EMAIL, args=(payload["order_id"], payload["event"]), immutable=True
+        )
+    raise ValueError(f"unknown outbox message kind {message.kind!r}")
+
+
+def publish(celery_app: Celery, messages: Sequence[OutboxMessage]) -> list[int]:
+    """Send each message once, without waiting on a broker that is down (no publish retry:
+    the relay sends what failed). Returns the ids that went out."""
+    sent = []
+    for message in messages:
+        try:
+            signature_for(celery_app, message).apply_async(retry=False)
+        except Exception as exc:  # broker down or unreachable: the relay will resend
+            log.warning("outbox message %s not sent: %s", message.id, exc)
+            outbox.mark_failed(message.id, f"{type(exc).__name__}: {exc}")
+            continue
+        sent.append(message.id)
+    return sent
+
+
+def send_recorded(celery_app: Celery, outbox_ids: Sequence[int]) -> list[int]:
+    """After a commit: send the messages that transaction recorded and mark them sent.
+    Never raises (the relay covers whatever could not be sent now)."""
+    if not outbox_ids:
+        return []
+    try:
+        messages = list(
+            db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)))
+        )
+        sent = publish(celery_app, messages)
+        outbox.mark_sent(sent)
+        db.session.commit()
+        return sent
+    except Exception:
+        db.session.rollback()
+        log.exception("could not send outbox messages %s", list(outbox_ids))
+        return []

@@ -1,0 +1,103 @@
+"""The order placement steps as Celery tasks: each fetches by id and calls one service step.
+
+Task names carry their queue (tasks.<queue>.<name>), so the flow's steps live here together
+even though they run on the orders, payments, email and search queues."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import redis
+import sqlalchemy.exc
+from celery import shared_task
+
+from models import Order, db
+from services import order_placement, orders
+from services.order_placement import Outcome, StepResult
+from tasks.chains import send_recorded
+
+log = logging.getLogger(__name__)
+
+# Infrastructure hiccups are retried with exponential backoff; anything else is a bug or a
+# domain answer and is not. Exhausted retries land in the failed-task store.
+TRANSIENT_ERRORS = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+STEP_RETRY = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def _carry_on(task, result: StepResult) -> str:
+    send_recorded(task.app, result.outbox_ids)
+    if result.outcome is Outcome.STOP:
+        task.request.chain = None  # the flow ends here (rejected, declined, awaiting action)
+    return result.outcome.value
+
+
+def _run(task, step, order_id: str) -> str:
+    try:
+        return _carry_on(task, step(uuid.UUID(order_id)))
+    except order_placement.OrderNotFound:
+        log.warning("order %s does not exist; %s skipped", order_id, task.name)
+        task.request.chain = None
+        return Outcome.STOP.value
+
+
+@shared_task(name="tasks.orders.reserve_stock", bind=True, **STEP_RETRY)
+def reserve_stock(self, order_id: str) -> str:
+    """Hold the order's stock, or reject the order."""
+    return _run(self, order_placement.reserve_stock, order_id)
+
+
+@shared_task(name="tasks.payments.capture_payment", bind=True, **STEP_RETRY)
+def capture_payment(self, order_id: str) -> str:
+    """Charge the order through the payment provider."""
+    return _run(self, order_placement.capture_payment, order_id)
+
+
+@shared_task(name="tasks.orders.confirm_order", bind=True, **STEP_RETRY)
+def confirm_order(self, order_id: str) -> str:
+    """Turn held stock into sold stock and confirm the order."""
+    return _run(self, order_placement.confirm_order, order_id)
+
+
+@shared_task(name="tasks.orders.request_shipment", bind=True, **STEP_RETRY)
+def request_shipment(self, order_id: str) -> str:
+    """Create the shipment request of a confirmed order."""
+    return _run(self, order_placement.request_shipment, order_id)
+
+
+@shared_task(name="tasks.search.reindex_books", bind=True, **STEP_RETRY)
+def reindex_books(self, order_id: str) -> str:
+    """Record the order's books for reindexing."""
+    return _run(self, order_placement.reindex_books, order_id)
+
+
+@shared_task(name="tasks.email.send_order_email", bind=True, **STEP_RETRY)
+def send_order_email(self, order_id: str, event: str) -> str:
+    """Email the shopper about an order event (confirmed, rejected, payment_failed, ...)."""
+    if event == "confirmed":
+        return _run(
+            self,
+            lambda oid: order_placement.confirmation_email_step(
+                oid, lambda order: orders.send_email(order, "confirmed")
+            ),
+            order_id,
+        )
+    order = db.session.get(Order, uuid.UUID(order_id))
+    if order is None:
+        return Outcome.STOP.value
+    orders.send_email(order, event)
+    db.session.commit()
+    return Outcome.CONTINUE.value

@@ -1,0 +1,57 @@
+"""Shopping helpers for tests: fill a cart over the API, check out, wait for an order."""
+
+from __future__ import annotations
+
+import time
+
+FINAL_STATUSES = {"confirmed", "rejected", "payment_failed", "awaiting_payment", "cancelled"}
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "1 Analytical Way",
+    "city": "London",
+    "postal_code": "N1 9GU",
+    "country": "US",
+}
+
+
+def checkout_body(payment_method: str = "pm_card_visa", **fields) -> dict:
+    return {
+        "shipping_address": ADDRESS,
+        "shipping_method": "standard",
+        "payment_method": payment_method,
+        **fields,
+    }
+
+
+def add_to_cart(client, headers, book, quantity: int = 1):
+    response = client.post(
+        "/api/v1/cart/items", json={"book_id": str(book.id), "quantity": quantity}, headers=headers
+    )
+    assert response.status_code == 200, response.get_json()
+    return response
+
+
+def check_out(client, headers, payment_method: str = "pm_card_visa", key=None, **fields):
+    extra = {"Idempotency-Key": key} if key else {}
+    return client.post(
+        "/api/v1/checkout",
+        json=checkout_body(payment_method, **fields),
+        headers={**headers, **extra},
+    )
+
+
+def wait_for_order(client, headers, order_id, statuses=FINAL_STATUSES, timeout: float = 30.0):
+    """Poll GET /orders/{id} until its status is one of ``statuses`` (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()
+        if body["status"] in statuses or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()) and time.monotonic() < deadline:
+        time.sleep(interval)
+    return value
