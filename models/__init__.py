@@ -3,7 +3,15 @@
 from models.accounts import Role, User
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
 from models.db import Base, session
-from models.inventory import Stock, StockMovement, Warehouse
+from models.inventory import (
+    ReconciliationReport,
+    ReservationStatus,
+    Stock,
+    StockMovement,
+    StockReservation,
+    Warehouse,
+)
+from models.jobs import FailedTask, FailedTaskStatus, JobRun, JobStatus
 from models.orders import (
     Cart,
     CartItem,
@@ -29,7 +37,11 @@ __all__ = [
     "Cart",
     "CartItem",
     "CartStatus",
+    "FailedTask",
+    "FailedTaskStatus",
     "Genre",
+    "JobRun",
+    "JobStatus",
     "Order",
     "OrderLine",
     "OrderStatus",
@@ -38,12 +50,15 @@ __all__ = [
     "Payment",
     "Promotion",
     "PromotionRedemption",
+    "ReconciliationReport",
     "ReindexRequest",
+    "ReservationStatus",
     "Role",
     "Shipment",
     "StepStatus",
     "Stock",
     "StockMovement",
+    "StockReservation",
     "User",
     "Warehouse",
     "session",

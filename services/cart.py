@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import Book, BookStatus, Cart, CartItem, CartStatus, db
-from services import stock_levels
+from services import inventory
 from services.errors import Conflict, InvalidInput, NotFound
 
 MAX_QUANTITY = 50
@@ -242,7 +242,7 @@ def cart_view(cart: Cart | None) -> dict:
             select(Book).where(Book.id.in_([item.book_id for item in cart.items]))
         )
     }
-    available = stock_levels.availability(list(books))
+    available = inventory.availability(list(books))
     items = []
     for item in cart.items:
         book = books[item.book_id]

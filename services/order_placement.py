@@ -26,7 +26,7 @@ from models import (
     StepStatus,
     db,
 )
-from services import catalog_cache, outbox, payments, promotions
+from services import catalog_cache, inventory, outbox, payments, promotions
 from services.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -145,19 +145,12 @@ def _record_failed_attempt(order_id, name, started, exc) -> None:
         log.warning("could not record the failed attempt of %s for %s", name, order_id)
 
 
-def _inventory():
-    from services import inventory
-
-    return inventory
-
-
 def _reserve(order: Order, step: OrderStep, started: datetime) -> StepResult:
     if step.status in FINISHED_STEP:
         return StepResult(Outcome.CONTINUE if order.status == OrderStatus.PENDING else Outcome.STOP)
     if order.status != OrderStatus.PENDING:
         skip_open_steps(order)
         return StepResult(Outcome.STOP)
-    inventory = _inventory()
     lines = [(line.book_id, line.quantity) for line in order.lines]
     try:
         with db.session.begin_nested():
@@ -194,7 +187,7 @@ def _capture(order: Order, step: OrderStep, started: datetime) -> StepResult:
         step.error = "requires_action: waiting for the customer to authenticate the payment"
         return StepResult(Outcome.STOP)
     _finish(step, StepStatus.FAILED, started, payment.error or "payment_declined")
-    _inventory().release(order.id, reason="payment_failed")
+    inventory.release(order.id, reason="payment_failed")
     email = fail_order(
         order, OrderStatus.PAYMENT_FAILED, payment.error or "payment_declined", "payment_failed"
     )
@@ -216,7 +209,15 @@ def _confirm(order: Order, step: OrderStep, started: datetime) -> StepResult:
         return StepResult(Outcome.STOP)
     if order.payment.status != "captured":
         return StepResult(Outcome.STOP)
-    _inventory().commit(order.id)
+    try:
+        with db.session.begin_nested():
+            inventory.commit(order.id)
+    except inventory.ReservationNotHeld:
+        # The hold lapsed (deadline passed) before confirmation: give the money back.
+        payments.settle_cancelled(order)
+        _finish(step, StepStatus.FAILED, started, "reservation_not_held")
+        email = fail_order(order, OrderStatus.CANCELLED, "reservation_expired", "cancelled")
+        return StepResult(Outcome.STOP, [email])
     order.status = OrderStatus.CONFIRMED
     order.status_reason = None
     if order.cart_id is not None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, tuple_
 
 from models import Order, OrderStatus, Shipment, User, db
-from services import catalog_cache, payments, promotions
+from services import catalog_cache, inventory, payments, promotions
 from services.errors import Conflict, InvalidCursor
 from services.order_placement import (
     OrderNotFound,
@@ -50,12 +50,6 @@ class OrderNotDeliverable(Conflict):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _inventory():
-    from services import inventory
-
-    return inventory
 
 
 def get_for(order_id: uuid.UUID, user: User) -> Order:
@@ -152,7 +146,6 @@ def order_view(order: Order) -> dict:
 
 def _withdraw(order: Order, reason: str) -> list[int]:
     """Undo a pending, awaiting or confirmed order: stock back, money back, promotion back."""
-    inventory = _inventory()
     if order.status in WAITING:
         inventory.release(order.id, reason="cancel" if reason != "payment_timeout" else "expire")
         unlock_cart(order)

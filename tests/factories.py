@@ -10,7 +10,7 @@ import uuid
 from flask import Flask
 
 from app.auth import access_token_for
-from models import Book, Role, Stock, User, Warehouse, db
+from models import Book, Role, Stock, StockMovement, User, Warehouse, db
 
 
 def make_user(role: str = Role.CUSTOMER, email: str | None = None) -> User:
@@ -38,5 +38,11 @@ def make_book(title: str = "A Book", price_cents: int = 1000, on_hand: int = 10,
     db.session.flush()
     warehouse = db.session.query(Warehouse).filter_by(is_default=True).one()
     db.session.add(Stock(book_id=book.id, warehouse_id=warehouse.id, on_hand=on_hand))
+    # The opening balance goes to the ledger too, so the ledger reconciles with the stock.
+    db.session.add(
+        StockMovement(
+            book_id=book.id, warehouse_id=warehouse.id, delta_on_hand=on_hand, reason="import"
+        )
+    )
     db.session.commit()
     return book

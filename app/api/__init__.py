@@ -19,6 +19,6 @@ def register_blueprints(app: Flask) -> None:
 
 def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
-    from app.api import cart, checkout, orders, promotions
+    from app.api import cart, checkout, inventory, orders, promotions
 
-    return [cart, checkout, orders, promotions]
+    return [cart, checkout, orders, promotions, inventory]
