@@ -274,6 +274,41 @@ def reindex_books(order_id: uuid.UUID) -> StepResult:
     return run_step(order_id, "reindex_books", _after_confirmation(_record_reindex))
 
 
-def confirmation_email_step(order_id: uuid.UUID, send: Callable[[Order], None]) -> StepResult:
-    """The chain's send_order_email step: ``send`` delivers the confirmation once."""
-    return run_step(order_id, "send_order_email", _after_confirmation(send))
+def confirmation_email_step(order_id: uuid.UUID, send: Callable[[uuid.UUID], object]):
+    """The chain's send_order_email step. The email is sent outside the order lock (the
+    notifications service commits on its own and dedupes by key); the step is then marked."""
+    started = _now()
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound()
+    step = _step(order, "send_order_email")
+    if step.status in FINISHED_STEP:
+        db.session.commit()
+        return StepResult(Outcome.CONTINUE)
+    if order.status not in CONFIRMED_OR_LATER:
+        db.session.commit()
+        return StepResult(Outcome.STOP)
+    db.session.commit()
+    try:
+        send(order_id)
+    except Exception as exc:
+        db.session.rollback()
+        _record_failed_attempt(order_id, "send_order_email", started, exc)
+        raise
+    db.session.execute(
+        update(OrderStep)
+        .where(
+            OrderStep.order_id == order_id,
+            OrderStep.step == "send_order_email",
+            OrderStep.status.not_in(FINISHED_STEP),
+        )
+        .values(
+            status=StepStatus.SUCCEEDED,
+            attempts=OrderStep.attempts + 1,
+            started_at=started,
+            finished_at=_now(),
+            error=None,
+        )
+    )
+    db.session.commit()
+    return StepResult(Outcome.CONTINUE)

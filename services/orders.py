@@ -243,12 +243,49 @@ def deliver(order_id: uuid.UUID) -> Order:
     return order
 
 
-def send_email(order: Order, event: str) -> None:
-    """Tell the shopper about ``event`` once (the dedupe key makes a re-run a no-op)."""
-    from services import notifications  # the accounts/notifications area
+def _money(cents: int, currency: str) -> str:
+    return f"{cents / 100:.2f} {currency}"
 
+
+def email_context(order: Order, user: User) -> dict:
+    """What the order templates see (plain JSON values: it is stored with the notification)."""
+    shipment = order.shipment
+    return {
+        "name": user.name,
+        "order_id": str(order.id),
+        "order_url": f"/api/v1/orders/{order.id}",
+        "status": order.status,
+        "reason": order.status_reason,
+        "items": [
+            {
+                "title": line.title,
+                "quantity": line.quantity,
+                "line_total": _money(line.line_total_cents, order.currency),
+            }
+            for line in order.lines
+        ],
+        "subtotal": _money(order.subtotal_cents, order.currency),
+        "discount": _money(order.discount_cents, order.currency),
+        "shipping": _money(order.shipping_cents, order.currency),
+        "tax": _money(order.tax_cents, order.currency),
+        "total": _money(order.total_cents, order.currency),
+        "carrier": shipment.carrier if shipment else None,
+        "tracking_number": shipment.tracking_number if shipment else None,
+    }
+
+
+def send_email(order_id: uuid.UUID, event: str) -> bool:
+    """Tell the shopper about ``event`` once: the dedupe key makes a re-run a no-op.
+    Commits (the notifications service commits its own transaction)."""
+    from services import notifications  # the accounts area's delivery log
+
+    order = db.session.get(Order, order_id)
+    if order is None:
+        return False
     user = db.session.get(User, order.user_id)
-    context = {"order": order_view(order), "user_name": user.name, "event": event}
+    context = email_context(order, user)
+    db.session.commit()  # send_once wants a session without pending work
     notifications.send_once(
         f"order:{order.id}:{event}", user.email, EMAIL_TEMPLATES[event], context, user_id=user.id
     )
+    return True

@@ -5,6 +5,7 @@ even though they run on the orders, payments, email and search queues."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 
@@ -12,7 +13,6 @@ import redis
 import sqlalchemy.exc
 from celery import shared_task
 
-from models import Order, db
 from services import order_placement, orders
 from services.order_placement import Outcome, StepResult
 from tasks.chains import send_recorded
@@ -88,16 +88,10 @@ def reindex_books(self, order_id: str) -> str:
 def send_order_email(self, order_id: str, event: str) -> str:
     """Email the shopper about an order event (confirmed, rejected, payment_failed, ...)."""
     if event == "confirmed":
-        return _run(
-            self,
-            lambda oid: order_placement.confirmation_email_step(
-                oid, lambda order: orders.send_email(order, "confirmed")
-            ),
-            order_id,
+        step = functools.partial(
+            order_placement.confirmation_email_step,
+            send=functools.partial(orders.send_email, event="confirmed"),
         )
-    order = db.session.get(Order, uuid.UUID(order_id))
-    if order is None:
-        return Outcome.STOP.value
-    orders.send_email(order, event)
-    db.session.commit()
+        return _run(self, step, order_id)
+    orders.send_email(uuid.UUID(order_id), event)
     return Outcome.CONTINUE.value
