@@ -19,6 +19,6 @@ def register_blueprints(app: Flask) -> None:
 
 def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
-    from app.api import inventory
+    from app.api import failed_tasks, inventory, jobs, reconciliation
 
-    return [inventory]
+    return [inventory, reconciliation, jobs, failed_tasks]
