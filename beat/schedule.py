@@ -1,4 +1,6 @@
-"""The periodic jobs (SPEC section 6) as data: name -> task, schedule, queue."""
+"""The periodic jobs (SPEC section 6) as data: name -> task, schedule, queue.
+
+The names are the job names recorded by ``services.jobs.record_run`` (``GET /admin/jobs``)."""
 
 from celery.schedules import crontab
 
@@ -8,18 +10,28 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"queue": "maintenance", "expires": 55},
     },
+    "low_stock_alerts": {
+        "task": "tasks.maintenance.low_stock_alerts",
+        "schedule": crontab(minute=0),
+        "options": {"queue": "maintenance", "expires": 50 * 60},
+    },
+    "reconcile_stock": {
+        "task": "tasks.maintenance.reconcile_stock",
+        "schedule": crontab(minute=0, hour=2),
+        "options": {"queue": "maintenance", "expires": 3 * 3600},
+    },
     # --- orders area (h5) ---
-    "expire-carts": {
+    "expire_carts": {
         "task": "tasks.maintenance.expire_carts",
         "schedule": 15 * 60.0,
         "options": {"queue": "maintenance", "expires": 14 * 60},
     },
-    "expire-unpaid-orders": {
+    "expire_unpaid_orders": {
         "task": "tasks.maintenance.expire_unpaid_orders",
         "schedule": 5 * 60.0,
         "options": {"queue": "maintenance", "expires": 4 * 60},
     },
-    "outbox-relay": {
+    "outbox_relay": {
         "task": "tasks.maintenance.relay_outbox",
         "schedule": 5.0,
         "options": {"queue": "maintenance", "expires": 5},

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
 
 from models import Book, Stock, StockMovement, Warehouse, db
+from services.cursor_pages import Page, decode_cursor, encode_cursor
 from services.errors import InvalidCursor, NotFound
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    next_cursor: str | None
-
-
-def _encode_cursor(kind: str, values: list) -> str:
-    raw = json.dumps([kind, *values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(kind: str, cursor: str, size: int) -> list:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidCursor() from exc
-    if not isinstance(values, list) or len(values) != size + 1 or values[0] != kind:
-        raise InvalidCursor()
-    return values[1:]
 
 
 def _uuid(value) -> uuid.UUID:
@@ -71,7 +46,7 @@ def stock_levels(below_threshold: bool = False, limit: int = 20, cursor: str | N
     if below_threshold:
         query = query.where(Stock.on_hand - Stock.reserved <= Stock.low_stock_threshold)
     if cursor:
-        book_id, warehouse_id = (_uuid(v) for v in _decode_cursor("stock", cursor, 2))
+        book_id, warehouse_id = (_uuid(v) for v in decode_cursor("stock", cursor, 2))
         query = query.where(tuple_(Stock.book_id, Stock.warehouse_id) > (book_id, warehouse_id))
     rows = db.session.execute(query).all()
     items = [_stock_item(stock, title, code) for stock, title, code in rows[:limit]]
@@ -79,7 +54,7 @@ def stock_levels(below_threshold: bool = False, limit: int = 20, cursor: str | N
     if len(rows) > limit:
         last = items[-1]
         warehouse_id = rows[limit - 1][0].warehouse_id
-        next_cursor = _encode_cursor("stock", [str(last["book_id"]), str(warehouse_id)])
+        next_cursor = encode_cursor("stock", [str(last["book_id"]), str(warehouse_id)])
     return Page(items, next_cursor)
 
 
@@ -111,7 +86,7 @@ def movements(book_id: uuid.UUID, limit: int = 20, cursor: str | None = None) ->
         .limit(limit + 1)
     )
     if cursor:
-        (last_id,) = _decode_cursor("movements", cursor, 1)
+        (last_id,) = decode_cursor("movements", cursor, 1)
         if isinstance(last_id, bool) or not isinstance(last_id, int):
             raise InvalidCursor()
         query = query.where(StockMovement.id < last_id)
@@ -132,5 +107,5 @@ def movements(book_id: uuid.UUID, limit: int = 20, cursor: str | None = None) ->
     ]
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = _encode_cursor("movements", [items[-1]["id"]])
+        next_cursor = encode_cursor("movements", [items[-1]["id"]])
     return Page(items, next_cursor)

@@ -13,3 +13,17 @@ def echo(payload: dict, stamp: str) -> dict:
     trail = list(payload.get("trail", []))
     trail.append({"stamp": stamp, "pid": os.getpid()})
     return {**payload, "trail": trail}
+
+
+@shared_task(name="tasks.diagnostics.fail")
+def fail(message: str) -> None:
+    """Always fails: proves failures reach the failed-task store and can be re-driven."""
+    raise RuntimeError(message)
+
+
+@shared_task(name="tasks.diagnostics.flaky", bind=True, max_retries=5)
+def flaky(self, message: str, failures: int) -> str:
+    """Retries ``failures`` times, then succeeds: a retry is not a failure."""
+    if self.request.retries < failures:
+        raise self.retry(countdown=0)
+    return message

@@ -9,20 +9,15 @@ from celery import shared_task
 from flask import current_app
 
 from models import db
-from services import cart, orders, outbox
+from services import cart, inventory, orders, outbox
+from services.jobs import record_run
 from tasks.chains import publish, send_recorded
-
-
-def _record_run(name: str):
-    from services.jobs import record_run  # the jobs area
-
-    return record_run(name)
 
 
 @shared_task(name="tasks.maintenance.expire_carts")
 def expire_carts() -> int:
     """Close carts idle past their TTL."""
-    with _record_run("expire_carts") as run:
+    with record_run("expire_carts") as run:
         expired = cart.expire_idle(datetime.now(UTC))
         db.session.commit()
         run.counts["expired"] = expired
@@ -32,9 +27,7 @@ def expire_carts() -> int:
 @shared_task(name="tasks.maintenance.expire_unpaid_orders", bind=True)
 def expire_unpaid_orders(self) -> int:
     """Orders pending or awaiting payment past their deadline: stock released, cancelled."""
-    from services import inventory
-
-    with _record_run("expire_unpaid_orders") as run:
+    with record_run("expire_unpaid_orders") as run:
         expired, outbox_ids = orders.expire_unpaid(datetime.now(UTC))
         # Reservations whose order is gone or already settled elsewhere.
         orphans = inventory.expire_reservations(datetime.now(UTC))
@@ -48,7 +41,7 @@ def expire_unpaid_orders(self) -> int:
 @shared_task(name="tasks.maintenance.relay_outbox", bind=True)
 def relay_outbox(self) -> int:
     """Send recorded work that was never sent (e.g. the broker was down at checkout)."""
-    with _record_run("outbox_relay") as run:
+    with record_run("outbox_relay") as run:
         due = outbox.claim_due(current_app.config["OUTBOX_RELAY_AFTER_SECONDS"])
         sent = publish(self.app, due)
         outbox.mark_sent(sent)

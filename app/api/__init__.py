@@ -19,6 +19,15 @@ def register_blueprints(app: Flask) -> None:
 
 def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
-    from app.api import cart, checkout, inventory, orders, promotions
+    from app.api import (
+        cart,
+        checkout,
+        failed_tasks,
+        inventory,
+        jobs,
+        orders,
+        promotions,
+        reconciliation,
+    )
 
-    return [cart, checkout, orders, promotions, inventory]
+    return [cart, checkout, orders, promotions, inventory, reconciliation, jobs, failed_tasks]

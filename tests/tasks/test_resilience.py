@@ -42,6 +42,11 @@ def _order_row_locked(engine, order_id: str) -> bool:
             conn.rollback()
 
 
+def _step_status(client, headers, order_id: str, index: int) -> str:
+    order = client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()
+    return order["timeline"][index]["status"]
+
+
 def _count(model, **where) -> int:
     query = select(func.count()).select_from(model)
     for name, value in where.items():
@@ -62,10 +67,7 @@ def test_a_worker_killed_mid_payment_loses_nothing_and_repeats_nothing(
     try:
         # Given a payment step that is slow only because of its data (the slow test card)
         order_id = check_out(client, headers, payment_method="pm_card_visa_slow").get_json()["id"]
-        timeline = lambda: client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()[
-            "timeline"
-        ]
-        assert wait_until(lambda: timeline()[0]["status"] == "succeeded")
+        assert wait_until(lambda: _step_status(client, headers, order_id, 0) == "succeeded")
         assert wait_until(lambda: _order_row_locked(engine, order_id), timeout=10)
         # When the worker dies with SIGKILL while capture_payment holds the order
         doomed.kill()
@@ -93,24 +95,26 @@ def test_a_worker_killed_mid_payment_loses_nothing_and_repeats_nothing(
 
 
 def test_an_order_placed_while_the_broker_is_down_completes_once_it_is_back(
-    app, committed, worker, engine
+    app, committed, worker, engine, monkeypatch
 ):
     headers = auth_headers(app, make_user())
     book = make_book(on_hand=2)
-    # Given an API whose broker is unreachable (a closed port)
+    # Given an API whose broker is unreachable (a closed port). Celery reads the broker URL
+    # from the CELERY_BROKER_URL environment variable before its config, so set both.
+    closed = "amqp://guest:guest@127.0.0.1:1//"
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
     offline = create_app(
-        {
-            "TESTING": True,
-            "PROPAGATE_EXCEPTIONS": False,
-            "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//",
-        }
+        {"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "CELERY_BROKER_URL": closed}
     )
-    app.extensions["celery"].set_default()  # the rest of the suite keeps the real broker
+    # The rest of the suite keeps the real broker.
+    app.extensions["celery"].set_default()
+    app.extensions["celery"].set_current()
     client = offline.test_client()
     add_to_cart(client, headers, book, 1)
 
     # When the shopper checks out
     placed = check_out(client, headers)
+    monkeypatch.undo()
 
     # Then the order is accepted and its work is recorded, unsent
     assert placed.status_code == 202
@@ -120,11 +124,10 @@ def test_an_order_placed_while_the_broker_is_down_completes_once_it_is_back(
     assert message.sent_at is None and message.attempts == 1
     assert "OperationalError" in message.last_error
     # And once the relay runs against the real broker, the order completes
-    from tasks.order_jobs import relay_outbox
-
     db.session.execute(text("UPDATE outbox SET created_at = now() - interval '1 minute'"))
     db.session.commit()
-    relay_outbox.apply_async().get(timeout=30)
+    relayed = app.extensions["celery"].send_task("tasks.maintenance.relay_outbox")
+    assert relayed.get(timeout=30) == 1
     order = wait_for_order(app.test_client(), headers, order_id)
     assert order["status"] == "confirmed"
     db.session.expire_all()
