@@ -34,7 +34,7 @@ from models import Base, db  # noqa: E402
 from models.schema import upgrade  # noqa: E402
 from tests.support.workers import WorkerProcess  # noqa: E402
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.support.aws"]
 
 
 def _recreate_database(url: str) -> None:
@@ -88,7 +88,7 @@ def session(app, engine):
         yield db.session
     finally:
         db.session.remove()
-        db.session_factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        db.session_factory.configure(bind=engine, join_transaction_mode="conditional_savepoint")
         outer.rollback()
         connection.close()
 
