@@ -19,6 +19,6 @@ def register_blueprints(app: Flask) -> None:
 
 def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
-    from app.api import auth, me
+    from app.api import auth, books_staff, covers, me
 
-    return [auth, me]
+    return [auth, me, books_staff, covers]
