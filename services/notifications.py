@@ -6,17 +6,19 @@ must send a message from inside their own task use ``send_once()``."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from models import Notification, NotificationPreference, NotificationStatus, User, db
 from services.email import PermanentEmailError, TransientEmailError, build_backend, render
 from services.email.rendering import UnknownTemplate, subject_of
+from services.errors import InvalidCursor
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ __all__ = [
     "deliver",
     "get_preferences",
     "list_for_user",
+    "never_attempted",
     "queue",
     "record_gave_up",
     "send_once",
@@ -184,15 +187,53 @@ def send_once(
     return delivered
 
 
-def list_for_user(user: User, limit: int = 50) -> list[Notification]:
+def never_attempted(older_than_seconds: int, limit: int = 500) -> list[uuid.UUID]:
+    """Queued notifications nobody tried to send for a while (their message was lost)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
     return list(
         db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user.id)
-            .order_by(Notification.created_at.desc(), Notification.id)
+            select(Notification.id)
+            .where(Notification.status == NotificationStatus.QUEUED)
+            .where(Notification.attempts == 0)
+            .where(Notification.created_at < cutoff)
+            .order_by(Notification.created_at)
             .limit(limit)
         )
     )
+
+
+def list_for_user(
+    user: User, limit: int = 20, cursor: str | None = None
+) -> tuple[list[Notification], str | None]:
+    """One page of the user's notifications, newest first, and the cursor of the next page."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if cursor:
+        created_at, last_id = _decode_cursor(cursor)
+        query = query.where(
+            tuple_(Notification.created_at, Notification.id) < tuple_(created_at, last_id)
+        )
+    rows = list(
+        db.session.scalars(
+            query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
+        )
+    )
+    page = rows[:limit]
+    next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
+    return page, next_cursor
+
+
+def _encode_cursor(notification: Notification) -> str:
+    raw = f"{notification.created_at.isoformat()}|{notification.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, last_id = base64.urlsafe_b64decode(padded).decode().split("|")
+        return datetime.fromisoformat(created_at), uuid.UUID(last_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor() from exc
 
 
 def get_preferences(user: User) -> NotificationPreference:

@@ -93,6 +93,11 @@ class AddressListSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class PageArgsSchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
 class NotificationSchema(Schema):
     id = fields.UUID()
     template = fields.String()

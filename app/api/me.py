@@ -13,6 +13,7 @@ from app.api.account_schemas import (
     AddressSchema,
     NotificationListSchema,
     NotificationPreferencesSchema,
+    PageArgsSchema,
     ProfileUpdateSchema,
     UserSchema,
 )
@@ -76,10 +77,14 @@ class AddressById(MethodView):
 class Notifications(MethodView):
     decorators = [login_required]
 
+    @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, NotificationListSchema)
-    def get(self):
+    def get(self, args):
         """The emails sent (or being sent) to you, newest first, with their status."""
-        return {"items": notifications.list_for_user(require_user()), "next_cursor": None}
+        items, next_cursor = notifications.list_for_user(
+            require_user(), args["limit"], args.get("cursor")
+        )
+        return {"items": items, "next_cursor": next_cursor}
 
 
 @blp.route("/me/notification-preferences")

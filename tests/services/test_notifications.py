@@ -211,3 +211,77 @@ def test_notification_preferences_round_trip(client, app):
     }
     bad = client.put("/api/v1/me/notification-preferences", headers=headers, json={"x": 1})
     assert bad.status_code == 422
+
+
+def refused_smtp_config(app):
+    return {
+        **app.config,
+        "EMAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": free_port(),
+        "SMTP_TIMEOUT_SECONDS": 2,
+    }
+
+
+def test_giving_up_after_transient_failures_records_a_failure(session, app):
+    notification = queued()
+    with pytest.raises(TransientEmailError):
+        notifications.deliver(notification.id, refused_smtp_config(app))
+
+    notifications.record_gave_up(notification.id, "connection refused")
+
+    db.session.expire_all()
+    stored = db.session.get(Notification, notification.id)
+    assert stored.status == "failed"
+    assert stored.last_error.startswith("gave up after 1 attempts")
+
+
+def test_send_once_raises_transient_errors_for_the_caller_to_retry(session, app, file_config):
+    args = (
+        "order:9:confirmed",
+        "r@example.com",
+        "verify_email",
+        {"name": "R", "link": LINK, "valid_hours": 1},
+    )
+    with pytest.raises(TransientEmailError):
+        notifications.send_once(*args, config=refused_smtp_config(app))
+    retried = notifications.send_once(*args, config=file_config)
+    assert (retried.status, retried.attempts) == ("sent", 2)
+
+
+def test_never_attempted_finds_only_old_untried_notifications(session):
+    from datetime import UTC, datetime, timedelta
+
+    old = queued()
+    old.created_at = datetime.now(UTC) - timedelta(minutes=10)
+    tried = queued()
+    tried.created_at = old.created_at
+    tried.attempts = 1
+    fresh = queued()
+    db.session.commit()
+
+    found = notifications.never_attempted(older_than_seconds=300)
+
+    assert old.id in found
+    assert tried.id not in found and fresh.id not in found
+
+
+def test_my_notifications_are_paged_with_a_cursor(client, app, session):
+    from tests.factories import auth_headers
+
+    user = make_user()
+    headers = auth_headers(app, user)
+    for _ in range(3):
+        queued(to=user.email, user=user)
+
+    first = client.get("/api/v1/me/notifications?limit=2", headers=headers).json
+    second = client.get(
+        f"/api/v1/me/notifications?limit=2&cursor={first['next_cursor']}", headers=headers
+    ).json
+
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    assert len(second["items"]) == 1 and second["next_cursor"] is None
+    ids = [item["id"] for item in first["items"] + second["items"]]
+    assert len(set(ids)) == 3
+    bad = client.get("/api/v1/me/notifications?cursor=garbage", headers=headers)
+    assert bad.status_code == 400 and bad.json["error"] == "invalid_cursor"

@@ -106,3 +106,24 @@ def test_a_transient_failure_is_retried_with_backoff_and_then_sent(app, committe
     assert sent.attempts >= 3
     assert sent.last_error is None
     assert [m["To"] for m in sink.messages] == ["retry@example.com"]
+
+
+def test_the_relay_sends_a_notification_whose_message_was_lost(app, committed, worker):
+    from datetime import UTC, datetime, timedelta
+
+    from tasks.email import requeue_unsent
+
+    notification = notifications.queue(
+        "lost@example.com",
+        "password_reset",
+        {"name": "L", "link": "https://shop.example/reset-password?token=t", "valid_minutes": 60},
+    )
+    notification.created_at = datetime.now(UTC) - timedelta(minutes=30)
+    db.session.commit()  # committed, but never enqueued: as if the broker had been down
+
+    assert requeue_unsent.delay().get(timeout=30) >= 1
+
+    sent = wait_for_notification(notification.id, lambda n: n.status == "sent")
+    assert sent.attempts == 1
+    for path in Path(app.config["EMAIL_FILE_DIR"]).glob(f"*-{notification.id}.eml"):
+        path.unlink()
