@@ -36,6 +36,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 5.0,
         "options": {"queue": "maintenance", "expires": 5},
     },
+    # Emails whose enqueue was lost (broker down at the time) are enqueued again.
+    "requeue-unsent-email": {
+        "task": "tasks.email.requeue_unsent",
+        "schedule": 120.0,
+        "options": {"queue": "email", "expires": 110},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -1,7 +1,10 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from models.accounts import Role, User
+from models.addresses import Address
+from models.audit import AuditLog
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
+from models.credentials import LinkPurpose, OneTimeToken, RefreshToken
 from models.db import Base, session
 from models.inventory import (
     ReconciliationReport,
@@ -12,6 +15,7 @@ from models.inventory import (
     Warehouse,
 )
 from models.jobs import FailedTask, FailedTaskStatus, JobRun, JobStatus
+from models.notifications import Notification, NotificationPreference, NotificationStatus
 from models.orders import (
     Cart,
     CartItem,
@@ -28,6 +32,8 @@ from models.outbox import OutboxMessage, ReindexRequest
 from models.promotions import Promotion, PromotionRedemption
 
 __all__ = [
+    "Address",
+    "AuditLog",
     "Author",
     "Base",
     "Book",
@@ -42,6 +48,11 @@ __all__ = [
     "Genre",
     "JobRun",
     "JobStatus",
+    "LinkPurpose",
+    "Notification",
+    "NotificationPreference",
+    "NotificationStatus",
+    "OneTimeToken",
     "Order",
     "OrderLine",
     "OrderStatus",
@@ -51,6 +62,7 @@ __all__ = [
     "Promotion",
     "PromotionRedemption",
     "ReconciliationReport",
+    "RefreshToken",
     "ReindexRequest",
     "ReservationStatus",
     "Role",

@@ -14,6 +14,7 @@ import sqlalchemy.exc
 from celery import shared_task
 
 from services import order_placement, orders
+from services.email import TransientEmailError
 from services.order_placement import Outcome, StepResult
 from tasks.chains import send_recorded
 
@@ -28,6 +29,7 @@ TRANSIENT_ERRORS = (
     TimeoutError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
+    TransientEmailError,
 )
 STEP_RETRY = {
     "autoretry_for": TRANSIENT_ERRORS,

@@ -20,14 +20,31 @@ def register_blueprints(app: Flask) -> None:
 def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
     from app.api import (
+        auth,
+        books_staff,
         cart,
         checkout,
+        covers,
         failed_tasks,
         inventory,
         jobs,
+        me,
         orders,
         promotions,
         reconciliation,
     )
 
-    return [cart, checkout, orders, promotions, inventory, reconciliation, jobs, failed_tasks]
+    return [
+        auth,
+        me,
+        books_staff,
+        covers,
+        cart,
+        checkout,
+        orders,
+        promotions,
+        inventory,
+        reconciliation,
+        jobs,
+        failed_tasks,
+    ]

@@ -19,7 +19,7 @@ blp = Blueprint("checkout", __name__, description="Checkout")
 COUNTRY = ma.validate.Regexp(r"^[A-Z]{2}$", error="Use an ISO 3166 alpha-2 country code.")
 
 
-class AddressSchema(ma.Schema):
+class ShippingAddressSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
     line1 = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
     line2 = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
@@ -30,7 +30,7 @@ class AddressSchema(ma.Schema):
 
 
 class CheckoutSchema(ma.Schema):
-    shipping_address = ma.fields.Nested(AddressSchema, load_default=None)
+    shipping_address = ma.fields.Nested(ShippingAddressSchema, load_default=None)
     address_id = ma.fields.UUID(load_default=None)
     shipping_method = ma.fields.String(
         required=True, validate=ma.validate.OneOf(list(pricing.METHODS))

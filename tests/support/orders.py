@@ -55,3 +55,30 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):
     while not (value := predicate()) and time.monotonic() < deadline:
         time.sleep(interval)
     return value
+
+
+def queued_messages(celery_app) -> int:
+    """Messages waiting in every queue of the broker."""
+    from workers import QUEUES
+
+    with celery_app.connection_for_read() as conn:
+        channel = conn.default_channel
+        return sum(channel.queue_declare(queue, passive=True).message_count for queue in QUEUES)
+
+
+def wait_for_idle_workers(celery_app, timeout: float = 30.0) -> bool:
+    """Until no queue holds a message and no worker runs or holds a task (twice in a row),
+    so a test's leftover chain tails do not run into the next test's cleanup."""
+    deadline = time.monotonic() + timeout
+    quiet_checks = 0
+    while time.monotonic() < deadline and quiet_checks < 2:
+        inspect = celery_app.control.inspect(timeout=0.5)
+        busy = [
+            task
+            for answer in ((inspect.active() or {}), (inspect.reserved() or {}))
+            for tasks in answer.values()
+            for task in tasks
+        ]
+        quiet_checks = quiet_checks + 1 if not busy and not queued_messages(celery_app) else 0
+        time.sleep(0.1)
+    return quiet_checks >= 2

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from models import Cart, Order, Payment, ReindexRequest, Stock, StockMovement, db
+from models import Cart, Notification, Order, Payment, ReindexRequest, Stock, StockMovement, db
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.ledger import ledger_drift
 from tests.support.orders import add_to_cart, check_out, wait_for_order, wait_until
@@ -35,6 +35,17 @@ def _movements(order_id) -> list[str]:
             .order_by(StockMovement.id)
         )
     )
+
+
+def _emails(order_id) -> list[tuple[str, str]]:
+    """(dedupe key, status) of the order's notifications."""
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(Notification.dedupe_key, Notification.status).where(
+            Notification.dedupe_key.like(f"order:{order_id}:%")
+        )
+    )
+    return sorted(tuple(row) for row in rows)
 
 
 def _drift(engine):
@@ -79,6 +90,8 @@ def test_from_an_empty_cart_to_a_confirmed_order(shop, app, engine):
         lambda: db.session.scalar(select(func.count()).select_from(ReindexRequest)) == 1
     )
     assert final["items"][0]["unit_price_cents"] == 1200
+    # The confirmation email is written once.
+    assert wait_until(lambda: _emails(order["id"]) == [(f"order:{order['id']}:confirmed", "sent")])
     # A new cart starts empty.
     assert shop.get("/api/v1/cart", headers=headers).get_json()["items"] == []
 
@@ -102,6 +115,8 @@ def test_a_declined_card_releases_the_stock_and_unlocks_the_cart(shop, app, engi
     assert _drift(engine) == []
     cart = shop.get("/api/v1/cart", headers=headers).get_json()
     assert cart["locked"] is False and cart["items"][0]["quantity"] == 2
+    expected = [(f"order:{order['id']}:payment_failed", "sent")]
+    assert wait_until(lambda: _emails(order["id"]) == expected)
 
 
 def test_a_card_needing_customer_action_waits_with_the_stock_held(shop, app):
@@ -131,6 +146,7 @@ def test_no_stock_rejects_the_order_and_unlocks_the_cart(shop, app, engine):
     assert _movements(order["id"]) == []
     assert _stock(book.id).reserved == 0
     assert shop.get("/api/v1/cart", headers=headers).get_json()["locked"] is False
+    assert wait_until(lambda: _emails(order["id"]) == [(f"order:{order['id']}:rejected", "sent")])
 
 
 def test_cancelling_before_payment_releases_the_held_stock(shop, app, engine):
@@ -173,3 +189,5 @@ def test_cancelling_a_confirmed_order_restocks_and_refunds(shop, app, engine):
     assert _drift(engine) == []
     payments = db.session.scalars(select(Payment).where(Payment.order_id == uuid.UUID(order_id)))
     assert len(payments.all()) == 1
+    expected = [(f"order:{order_id}:{event}", "sent") for event in ("cancelled", "confirmed")]
+    assert wait_until(lambda: _emails(order_id) == expected)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
-from models import OutboxMessage, Payment, StockMovement, db
+from models import Notification, OutboxMessage, Payment, StockMovement, db
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.ledger import ledger_drift
 from tests.support.orders import add_to_cart, check_out, wait_for_order, wait_until
@@ -58,7 +58,8 @@ def test_a_worker_killed_mid_payment_loses_nothing_and_repeats_nothing(
     app, committed, sole_worker, engine, monkeypatch
 ):
     monkeypatch.setenv("PAYMENT_DUMMY_SLOW_SECONDS", "5")
-    headers = auth_headers(app, make_user())
+    user = make_user()
+    headers = auth_headers(app, user)
     book = make_book(on_hand=3)
     client = app.test_client()
     add_to_cart(client, headers, book, 1)
@@ -88,6 +89,8 @@ def test_a_worker_killed_mid_payment_loses_nothing_and_repeats_nothing(
         steps = {entry["step"]: entry for entry in order["timeline"]}
         assert steps["reserve_stock"]["attempts"] == 1
         assert steps["capture_payment"]["status"] == "succeeded"
+        assert wait_until(lambda: _count(Notification, dedupe_key=f"order:{order_id}:confirmed"))
+        assert _count(Notification, user_id=user.id) == 1
         with engine.connect() as conn:
             assert ledger_drift(conn) == []
     finally:
