@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from models import (
     Cart,
@@ -58,7 +59,12 @@ def _now() -> datetime:
 
 
 def lock_order(order_id: uuid.UUID) -> Order:
-    order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    order = db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.steps), selectinload(Order.lines))
+        .with_for_update(of=Order)
+    )
     if order is None:
         raise OrderNotFound()
     return order

@@ -99,7 +99,12 @@ def place(client, headers) -> tuple[str, float]:
     return response.get_json()["id"], time.perf_counter() - started
 
 
-def wait_confirmed(order_ids: list[str], timeout: float) -> None:
+def wait_confirmed(app, order_ids: list[str], timeout: float) -> None:
+    with app.app_context():
+        _wait_confirmed(order_ids, timeout)
+
+
+def _wait_confirmed(order_ids: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = db.session.execute(
@@ -113,7 +118,12 @@ def wait_confirmed(order_ids: list[str], timeout: float) -> None:
     raise TimeoutError(f"only {done} of {len(order_ids)} orders settled")
 
 
-def timings(order_ids: list[str]) -> list[tuple[datetime, datetime, str]]:
+def timings(app, order_ids: list[str]) -> list[tuple[datetime, datetime, str]]:
+    with app.app_context():
+        return _timings(order_ids)
+
+
+def _timings(order_ids: list[str]) -> list[tuple[datetime, datetime, str]]:
     rows = db.session.execute(
         text(
             "SELECT o.created_at, s.finished_at, o.status FROM orders o "
@@ -141,8 +151,8 @@ def latency_phase(app, shoppers: list[dict]) -> dict:
         order_ids.append(order_id)
         answers.append(seconds)
         time.sleep(max(0.0, interval - (time.perf_counter() - started)))
-    wait_confirmed(order_ids, timeout=120)
-    rows = timings(order_ids)
+    wait_confirmed(app, order_ids, timeout=120)
+    rows = timings(app, order_ids)
     confirmed = [(finished - created).total_seconds() for created, finished, status in rows]
     assert all(status == "confirmed" for _, _, status in rows)
     return {
@@ -179,8 +189,8 @@ def throughput_phase(app, shoppers: list[dict]) -> dict:
     for thread in threads:
         thread.join()
     api_seconds = time.perf_counter() - started
-    wait_confirmed(order_ids, timeout=600)
-    rows = timings(order_ids)
+    wait_confirmed(app, order_ids, timeout=600)
+    rows = timings(app, order_ids)
     first = min(created for created, _, _ in rows)
     last = max(finished for _, finished, _ in rows)
     span = (last - first).total_seconds()
@@ -205,12 +215,12 @@ def main() -> None:
         throughput_shoppers = seed_shoppers(THROUGHPUT_ORDERS, book_ids)
     worker.start()
     try:
-        with app.app_context():
-            report = {
-                "worker_concurrency": CONCURRENCY,
-                "latency": latency_phase(app, latency_shoppers),
-                "throughput": throughput_phase(app, throughput_shoppers),
-            }
+        # Requests run without an outer app context: each gets its own (and its own session).
+        report = {
+            "worker_concurrency": CONCURRENCY,
+            "latency": latency_phase(app, latency_shoppers),
+            "throughput": throughput_phase(app, throughput_shoppers),
+        }
     finally:
         worker.stop()
     out = VAR_DIR / "bench"

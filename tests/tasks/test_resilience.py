@@ -135,3 +135,32 @@ def test_an_order_placed_while_the_broker_is_down_completes_once_it_is_back(
     assert order["status"] == "confirmed"
     db.session.expire_all()
     assert db.session.get(OutboxMessage, message.id).sent_at is not None
+
+
+def test_a_chain_sent_twice_runs_each_step_once(app, committed, worker, engine):
+    from tasks.chains import order_placement_chain
+    from tests.support.orders import wait_for_idle_workers
+
+    headers = auth_headers(app, make_user())
+    book = make_book(on_hand=3)
+    client = app.test_client()
+    add_to_cart(client, headers, book, 1)
+    order_id = wait_for_order(client, headers, check_out(client, headers).get_json()["id"])["id"]
+    wait_for_idle_workers(app.extensions["celery"])
+    before = client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()["timeline"]
+
+    # When the relay sends the same recorded work again (e.g. its first send was not marked)
+    order_placement_chain(app.extensions["celery"], order_id).apply_async()
+    wait_for_idle_workers(app.extensions["celery"])
+
+    # Then no step did its work a second time
+    after = client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()["timeline"]
+    assert after == before
+    reasons = db.session.scalars(
+        select(StockMovement.reason).where(StockMovement.reference == order_id)
+    ).all()
+    assert sorted(reasons) == ["reserve", "sale"]
+    assert _count(Payment, order_id=uuid.UUID(order_id)) == 1
+    assert _count(Notification, dedupe_key=f"order:{order_id}:confirmed") == 1
+    with engine.connect() as conn:
+        assert ledger_drift(conn) == []
