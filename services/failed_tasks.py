@@ -30,9 +30,11 @@ def record_failure(
     queue: str | None,
     exception: str,
     traceback: str | None,
+    options: dict | None = None,
 ) -> None:
     """Store a failure in its own transaction (committed here); a second report of the same
-    task id is ignored. The traceback keeps its last lines when it is long."""
+    task id is ignored. The traceback keeps its last lines when it is long. ``options``
+    holds the rest of the message a re-send needs (remaining chain, callbacks)."""
     if traceback and len(traceback) > MAX_TRACEBACK_LENGTH:
         traceback = "...\n" + traceback[-MAX_TRACEBACK_LENGTH:]
     with db.session_factory() as own:
@@ -45,6 +47,7 @@ def record_failure(
                 args=list(args or []),
                 kwargs=dict(kwargs or {}),
                 queue=queue,
+                options=dict(options or {}),
                 exception=exception[:MAX_EXCEPTION_LENGTH],
                 traceback=traceback,
                 status=FailedTaskStatus.FAILED,

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("args", sa.JSON(), nullable=False),
         sa.Column("kwargs", sa.JSON(), nullable=False),
         sa.Column("queue", sa.String(length=64), nullable=True),
+        sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("exception", sa.Text(), nullable=False),
         sa.Column("traceback", sa.Text(), nullable=True),
         sa.Column(
