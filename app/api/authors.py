@@ -12,10 +12,10 @@ from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import AuthorDetailSchema, AuthorPageSchema, AuthorSearchArgs
 from services import catalog
 
-blp = Blueprint("authors", __name__, url_prefix="/authors", description="Authors of the catalog.")
+blp = Blueprint("authors", __name__, description="Authors of the catalog.")
 
 
-@blp.route("")
+@blp.route("/authors")
 class Authors(MethodView):
     @blp.arguments(AuthorSearchArgs, location="query")
     @blp.response(200, AuthorPageSchema)
@@ -36,7 +36,7 @@ class Authors(MethodView):
         return catalog_response("authors", args, produce)
 
 
-@blp.route("/<uuid:author_id>")
+@blp.route("/authors/<uuid:author_id>")
 class AuthorById(MethodView):
     @blp.response(200, AuthorDetailSchema)
     @blp.alt_response(404, description="`not_found`: no author with this id.")

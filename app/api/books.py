@@ -12,10 +12,10 @@ from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import BookDetailSchema, BookListArgs, BookPageSchema
 from services import catalog
 
-blp = Blueprint("books", __name__, url_prefix="/books", description="The book catalog.")
+blp = Blueprint("books", __name__, description="The book catalog.")
 
 
-@blp.route("")
+@blp.route("/books")
 class Books(MethodView):
     @blp.arguments(BookListArgs, location="query")
     @blp.response(200, BookPageSchema)
@@ -45,7 +45,7 @@ class Books(MethodView):
         return catalog_response("books", args, produce)
 
 
-@blp.route("/<uuid:book_id>")
+@blp.route("/books/<uuid:book_id>")
 class BookById(MethodView):
     @blp.response(200, BookDetailSchema)
     @blp.alt_response(404, description="`not_found`: no active book with this id.")

@@ -9,10 +9,10 @@ from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import GenreListSchema
 from services import catalog
 
-blp = Blueprint("genres", __name__, url_prefix="/genres", description="Genres of the catalog.")
+blp = Blueprint("genres", __name__, description="Genres of the catalog.")
 
 
-@blp.route("")
+@blp.route("/genres")
 class Genres(MethodView):
     @blp.response(200, GenreListSchema)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
