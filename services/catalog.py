@@ -78,10 +78,8 @@ def list_books(
         stmt = stmt.where(
             exists().where(BookGenre.book_id == Book.id, BookGenre.genre_id == genre_id)
         )
-    stmt = _filtered(stmt, filters)
-    if after is not None:
-        stmt = stmt.where(*order.after(after))
-    books = db.session.scalars(stmt.order_by(*order.order_by()).limit(limit + 1)).all()
+    stmt = _filtered(stmt, filters).order_by(*order.order_by())
+    books = _fetch_after(stmt, order, after, limit + 1)
     more = len(books) > limit
     books = books[:limit]
     next_cursor = codec.encode(order, order.values_of(books[-1])) if more else None
@@ -129,9 +127,9 @@ def search_authors(query: str | None, limit: int, cursor: str | None, secret: st
     stmt = select(Author)
     if query:
         stmt = stmt.where(Author.name.ilike(f"%{_escape_like(query)}%", escape="\\"))
-    if cursor:
-        stmt = stmt.where(*AUTHOR_ORDER.after(codec.decode(AUTHOR_ORDER, cursor)))
-    authors = db.session.scalars(stmt.order_by(*AUTHOR_ORDER.order_by()).limit(limit + 1)).all()
+    after = codec.decode(AUTHOR_ORDER, cursor) if cursor else None
+    stmt = stmt.order_by(*AUTHOR_ORDER.order_by())
+    authors = _fetch_after(stmt, AUTHOR_ORDER, after, limit + 1)
     more = len(authors) > limit
     authors = authors[:limit]
     counts = _active_book_counts(author.id for author in authors)
@@ -184,6 +182,18 @@ def _card(book: Book, available: int) -> dict:
         "ratings_count": book.ratings_count,
         "availability": {"in_stock": available > 0, "available": available},
     }
+
+
+def _fetch_after(stmt: Select, order: SortOrder, after: list | None, count: int) -> list:
+    """Up to ``count`` rows of the ordered ``stmt`` that come after the ``after`` values."""
+    if after is None:
+        return list(db.session.scalars(stmt.limit(count)).all())
+    rows: list = []
+    for clauses in order.seeks(after):
+        rows.extend(db.session.scalars(stmt.where(*clauses).limit(count - len(rows))).all())
+        if len(rows) >= count:
+            break
+    return rows
 
 
 def _active_books() -> Select:

@@ -68,13 +68,13 @@ class SortKey:
         later = self.column < value if self.descending else self.column > value
         return or_(later, self.column.is_(None)) if self.nullable else later
 
-    def seek_bound(self, value) -> ColumnElement | None:
-        """A redundant, index-friendly bound implied by the full condition (lets the
-        database start its index scan at the cursor instead of filtering from the top)."""
+    def seek_bound(self, value) -> ColumnElement:
+        """A redundant, index-friendly bound implied by the "after" condition (it lets the
+        database start its index scan at the cursor instead of filtering from the top).
+        For a nullable key and a non-null value it leaves out the NULLs that also follow:
+        ``SortOrder.seeks`` fetches those separately."""
         if value is None:
             return self.column.is_(None)
-        if self.nullable:
-            return None
         return self.column <= value if self.descending else self.column >= value
 
     def to_json(self, value):
@@ -107,18 +107,21 @@ class SortOrder:
     def values_of(self, row) -> list:
         return [getattr(row, key.attribute) for key in self.keys]
 
-    def after(self, values: Sequence) -> list[ColumnElement]:
-        """WHERE clauses selecting the rows that sort strictly after ``values``."""
+    def seeks(self, values: Sequence) -> list[list[ColumnElement]]:
+        """WHERE clauses for the rows that sort strictly after ``values``, as one or more
+        groups whose results, concatenated in this order, are those rows. There are two
+        groups when the leading key is nullable and its value is not NULL: the rest of the
+        non-NULL values, then the NULLs (an OR of both would defeat the index)."""
         alternatives = []
         equal_so_far: list[ColumnElement] = []
         for key, value in zip(self.keys, values, strict=True):
             alternatives.append(and_(*equal_so_far, key.beyond(value)))
             equal_so_far.append(key.equals(value))
-        clauses = [or_(*alternatives)]
-        bound = self.keys[0].seek_bound(values[0])
-        if bound is not None:
-            clauses.insert(0, bound)
-        return clauses
+        leading, value = self.keys[0], values[0]
+        groups = [[leading.seek_bound(value), or_(*alternatives)]]
+        if leading.nullable and value is not None:
+            groups.append([leading.column.is_(None)])
+        return groups
 
 
 class CursorCodec:

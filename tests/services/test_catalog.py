@@ -67,6 +67,16 @@ def test_paging_visits_every_active_book_once_in_sort_order(session, sort):
     assert ids == [book.id for book in sorted(books, key=EXPECTED_ORDER[sort])]
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 5])
+def test_newest_pages_cross_from_dated_books_to_undated_ones(session, limit):
+    # given two dated books and three without a publication year
+    books = [make_book(publication_year=year) for year in (2000, 2001, None, None, None)]
+    # when paging by newest, pages ending on the last dated book included
+    ids = page_through("newest", limit=limit)
+    # then the undated books follow the dated ones, each once
+    assert ids == [book.id for book in sorted(books, key=EXPECTED_ORDER["newest"])]
+
+
 def test_a_page_exactly_filling_the_list_has_no_next_cursor(session):
     tied_catalog(count=7)
     page = catalog.list_books(BookFilters(), "price", 7, None, SECRET)
