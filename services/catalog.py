@@ -4,11 +4,11 @@ counts, author search and author detail. Results are plain dicts ready for the A
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy import Row, Select, exists, func, select
 
 from models import Author, Book, BookAuthor, BookGenre, BookStatus, Genre, Stock, db
 from services.errors import NotFound
@@ -38,6 +38,21 @@ BOOK_SORTS: dict[str, SortOrder] = {
 DEFAULT_BOOK_SORT = "bestselling"
 
 AUTHOR_ORDER = SortOrder((SortKey(Author.name, parse=text_key), SortKey(Author.id, parse=uuid_key)))
+
+# The columns a book card is built from; they include every sort key.
+CARD_COLUMNS = (
+    Book.id,
+    Book.isbn13,
+    Book.title,
+    Book.language,
+    Book.publication_year,
+    Book.price_cents,
+    Book.currency,
+    Book.cover_url,
+    Book.average_rating,
+    Book.ratings_count,
+    Book.sales_count,
+)
 
 # An author page shows this many of their books; the rest page through /books?author=.
 AUTHOR_BOOKS_SHOWN = 100
@@ -88,11 +103,9 @@ def list_books(
 
 def get_book(book_id: uuid.UUID) -> dict:
     """An active book with its description, page count, availability and rating summary."""
-    book = db.session.scalar(
-        select(Book)
-        .where(Book.id == book_id, Book.status == BookStatus.ACTIVE)
-        .options(selectinload(Book.authors), selectinload(Book.genres))
-    )
+    book = db.session.execute(
+        _active_books(Book.description, Book.page_count).where(Book.id == book_id)
+    ).first()
     if book is None:
         raise NotFound("No book with this id.")
     card = book_cards([book])[0]
@@ -124,7 +137,7 @@ def list_genres() -> list[dict]:
 def search_authors(query: str | None, limit: int, cursor: str | None, secret: str) -> Page:
     """Authors by name, those whose name contains ``query`` (any case) when given."""
     codec = CursorCodec(secret, salt="catalog.authors.name")
-    stmt = select(Author)
+    stmt = select(Author.id, Author.name)
     if query:
         stmt = stmt.where(Author.name.ilike(f"%{_escape_like(query)}%", escape="\\"))
     after = codec.decode(AUTHOR_ORDER, cursor) if cursor else None
@@ -148,7 +161,7 @@ def get_author(author_id: uuid.UUID) -> dict:
         raise NotFound("No author with this id.")
     written = exists().where(BookAuthor.book_id == Book.id, BookAuthor.author_id == author_id)
     order = BOOK_SORTS[DEFAULT_BOOK_SORT]
-    books = db.session.scalars(
+    books = db.session.execute(
         _active_books().where(written).order_by(*order.order_by()).limit(AUTHOR_BOOKS_SHOWN)
     ).all()
     return {
@@ -159,20 +172,42 @@ def get_author(author_id: uuid.UUID) -> dict:
     }
 
 
-def book_cards(books: list[Book]) -> list[dict]:
-    """The list body of each book (authors and genres must be loaded; stock is one query)."""
-    available = _available_by_book([book.id for book in books])
-    return [_card(book, available.get(book.id, 0)) for book in books]
+def book_cards(books: Sequence[Row]) -> list[dict]:
+    """The list body of each book row (of ``_active_books``): its authors, genres and stock
+    come in one query each for all the rows."""
+    ids = [book.id for book in books]
+    if not ids:
+        return []
+    authors: dict[uuid.UUID, list[dict]] = defaultdict(list)
+    for book_id, author_id, name in db.session.execute(
+        select(BookAuthor.book_id, Author.id, Author.name)
+        .join(Author, Author.id == BookAuthor.author_id)
+        .where(BookAuthor.book_id.in_(ids))
+        .order_by(BookAuthor.position, Author.name)
+    ):
+        authors[book_id].append({"id": author_id, "name": name})
+    genres: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for book_id, slug in db.session.execute(
+        select(BookGenre.book_id, Genre.slug)
+        .join(Genre, Genre.id == BookGenre.genre_id)
+        .where(BookGenre.book_id.in_(ids))
+        .order_by(BookGenre.position, Genre.slug)
+    ):
+        genres[book_id].append(slug)
+    available = _available_by_book(ids)
+    return [
+        _card(book, authors[book.id], genres[book.id], available.get(book.id, 0)) for book in books
+    ]
 
 
-def _card(book: Book, available: int) -> dict:
+def _card(book: Row, authors: list[dict], genres: list[str], available: int) -> dict:
     available = max(available, 0)
     return {
         "id": book.id,
         "isbn13": book.isbn13,
         "title": book.title,
-        "authors": [{"id": link.author.id, "name": link.author.name} for link in book.authors],
-        "genres": [link.genre.slug for link in book.genres],
+        "authors": authors,
+        "genres": genres,
         "language": book.language,
         "publication_year": book.publication_year,
         "price_cents": book.price_cents,
@@ -187,21 +222,18 @@ def _card(book: Book, available: int) -> dict:
 def _fetch_after(stmt: Select, order: SortOrder, after: list | None, count: int) -> list:
     """Up to ``count`` rows of the ordered ``stmt`` that come after the ``after`` values."""
     if after is None:
-        return list(db.session.scalars(stmt.limit(count)).all())
+        return list(db.session.execute(stmt.limit(count)).all())
     rows: list = []
     for clauses in order.seeks(after):
-        rows.extend(db.session.scalars(stmt.where(*clauses).limit(count - len(rows))).all())
+        rows.extend(db.session.execute(stmt.where(*clauses).limit(count - len(rows))).all())
         if len(rows) >= count:
             break
     return rows
 
 
-def _active_books() -> Select:
-    return (
-        select(Book)
-        .where(Book.status == BookStatus.ACTIVE)
-        .options(defer(Book.description), selectinload(Book.authors), selectinload(Book.genres))
-    )
+def _active_books(*extra_columns) -> Select:
+    """Active books as rows of the card's columns (every sort key among them)."""
+    return select(*CARD_COLUMNS, *extra_columns).where(Book.status == BookStatus.ACTIVE)
 
 
 def _filtered(stmt: Select, filters: BookFilters) -> Select:
