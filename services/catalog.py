@@ -138,6 +138,7 @@ def search_authors(query: str | None, limit: int, cursor: str | None, secret: st
     """Authors by name, those whose name contains ``query`` (any case) when given."""
     codec = CursorCodec(secret, salt="catalog.authors.name")
     stmt = select(Author.id, Author.name)
+    query = (query or "").strip()
     if query:
         stmt = stmt.where(Author.name.ilike(f"%{_escape_like(query)}%", escape="\\"))
     after = codec.decode(AUTHOR_ORDER, cursor) if cursor else None

@@ -254,3 +254,27 @@ def test_cache_keys_follow_the_normalised_query(client, session):
         "Cheap",
     ]
     assert titles(client.get(BOOKS, query_string={"sort": "price", "limit": 1})) == ["Cheap"]
+
+
+def test_the_catalog_is_served_uncached_when_redis_is_down(app, session):
+    from app import create_app
+
+    make_book("Still here")
+    dead = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    broken = create_app(
+        {"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "REDIS_URL": dead, "CACHE_REDIS_URL": dead}
+    )
+    try:
+        # create_app pointed the catalog generation at the dead Redis
+        response = broken.test_client().get(BOOKS)
+    finally:
+        catalog_cache.init(app.config["REDIS_URL"])
+    assert titles(response) == ["Still here"]
+    assert response.headers["ETag"]
+
+
+def test_catalog_endpoints_are_documented(client):
+    paths = client.get("/openapi.json").json["paths"]
+    for path in ["/api/v1/books", "/api/v1/books/{book_id}", "/api/v1/genres", "/api/v1/authors"]:
+        assert "get" in paths[path], path
+    assert {"200", "304", "400", "422"} <= set(paths["/api/v1/books"]["get"]["responses"])

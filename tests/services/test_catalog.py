@@ -167,6 +167,31 @@ def test_a_signed_cursor_with_values_of_the_wrong_type_is_refused(session):
     assert codec.decode(order, codec._serializer.dumps(["4.5", str(make_book().id)]))
 
 
+def test_a_page_costs_the_same_few_queries_whatever_its_size(session, engine):
+    from sqlalchemy import event
+
+    for i in range(30):
+        make_book(f"Book {i}", authors=[f"Author {i}", "Shared"], genres=["fantasy", f"g{i}"])
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("SELECT"):  # not the test's SAVEPOINTs
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        small = catalog.list_books(BookFilters(genre="fantasy"), "title", 3, None, SECRET)
+        small_queries = len(statements)
+        statements.clear()
+        large = catalog.list_books(BookFilters(genre="fantasy"), "title", 30, None, SECRET)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(small.items) == 3 and len(large.items) == 30
+    assert all(len(item["authors"]) == 2 for item in large.items)
+    # genre lookup, the page, its authors, its genres, its stock
+    assert small_queries == len(statements) == 5
+
+
 def test_book_detail_has_description_and_rating_summary(session):
     book = make_book(
         "Dune",
@@ -207,6 +232,8 @@ def test_author_search_is_case_insensitive_and_escapes_wildcards(session):
     assert names == ["PRATT Harriet", "Terry Pratchett"]
     names = [a["name"] for a in catalog.search_authors("%", 20, None, SECRET).items]
     assert names == ["100% Author"]
+    names = [a["name"] for a in catalog.search_authors("  gaiman ", 20, None, SECRET).items]
+    assert names == ["Neil Gaiman"]
 
 
 def test_author_search_pages_by_name(session):
