@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, literal, or_, tuple_
 
 from services.errors import InvalidCursor
 
@@ -118,10 +118,28 @@ class SortOrder:
             alternatives.append(and_(*equal_so_far, key.beyond(value)))
             equal_so_far.append(key.equals(value))
         leading, value = self.keys[0], values[0]
-        groups = [[leading.seek_bound(value), or_(*alternatives)]]
+        groups = [[self._seek_bound(values), or_(*alternatives)]]
         if leading.nullable and value is not None:
             groups.append([leading.column.is_(None)])
         return groups
+
+    def _seek_bound(self, values: Sequence) -> ColumnElement:
+        """The leading keys that share one direction (and are not nullable), as one row
+        comparison implied by the "after" condition: the index scan starts at the cursor,
+        and only rows tied on all those keys are left for the exact condition to skip."""
+        leading = self.keys[0]
+        if leading.nullable or values[0] is None:
+            return leading.seek_bound(values[0])
+        prefix = []
+        for key, value in zip(self.keys, values, strict=True):
+            if key.nullable or value is None or key.descending != leading.descending:
+                break
+            prefix.append((key.column, literal(value, key.column.type)))
+        if len(prefix) == 1:
+            return leading.seek_bound(values[0])
+        columns = tuple_(*(column for column, _ in prefix))
+        bounds = tuple_(*(bound for _, bound in prefix))
+        return columns <= bounds if leading.descending else columns >= bounds
 
 
 class CursorCodec:
