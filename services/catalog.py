@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Row, Select, exists, func, select
 
 from models import Author, Book, BookAuthor, BookGenre, BookStatus, Genre, Stock, db
-from services.errors import NotFound
+from services.errors import InvalidInput, NotFound
 from services.keyset import CursorCodec, SortKey, SortOrder, decimal_key, text_key, uuid_key
 
 _BOOK_ID = SortKey(Book.id, parse=uuid_key)
@@ -82,7 +82,9 @@ def list_books(
     secret: str,
 ) -> Page:
     """One page of active books in ``sort`` order, after ``cursor`` when given."""
-    order = BOOK_SORTS[sort]
+    order = BOOK_SORTS.get(sort)
+    if order is None:
+        raise InvalidInput(f"Unknown sort {sort!r}; use one of {', '.join(BOOK_SORTS)}.")
     codec = CursorCodec(secret, salt=f"catalog.books.{sort}")
     after = codec.decode(order, cursor) if cursor else None
     stmt = _active_books()

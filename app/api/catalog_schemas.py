@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.catalog import BOOK_SORTS, DEFAULT_BOOK_SORT
 
@@ -11,6 +11,11 @@ DEFAULT_LIMIT = 20
 
 
 class PageArgs(Schema):
+    @pre_load
+    def drop_empty_values(self, data, **kwargs):
+        """``?genre=&cursor=`` (as forms send them) mean "not given"."""
+        return {name: value for name, value in data.items() if value != ""}
+
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
         validate=validate.Range(min=1, max=MAX_LIMIT),
@@ -23,7 +28,10 @@ class PageArgs(Schema):
 
 
 class BookListArgs(PageArgs):
-    genre = fields.String(load_default=None, metadata={"description": "Genre slug."})
+    genre = fields.String(
+        load_default=None,
+        metadata={"description": "Genre slug (an unknown slug lists nothing)."},
+    )
     author = fields.UUID(load_default=None, metadata={"description": "Author id."})
     language = fields.String(load_default=None, metadata={"description": "Language code."})
     price_min = fields.Integer(load_default=None, validate=validate.Range(min=0))

@@ -148,6 +148,12 @@ def test_unknown_query_parameters_are_ignored(client):
     assert titles(client.get(BOOKS, query_string={"colour": "blue"})) == ["Kept"]
 
 
+def test_empty_query_values_mean_not_given(client):
+    make_book("Kept", genres=["fantasy"])
+    response = client.get(f"{BOOKS}?genre=&sort=&cursor=&limit=&in_stock=")
+    assert titles(response) == ["Kept"]
+
+
 @pytest.mark.parametrize(
     ("query", "status", "error"),
     [

@@ -9,7 +9,7 @@ import pytest
 from models import BookStatus
 from services import catalog
 from services.catalog import BookFilters
-from services.errors import InvalidCursor, NotFound
+from services.errors import InvalidCursor, InvalidInput, NotFound
 from tests.factories import make_author, make_book, make_genre
 
 SECRET = "test-secret"
@@ -124,6 +124,11 @@ def test_in_stock_sums_every_warehouse_minus_reservations(session):
     assert [item["id"] for item in in_stock.items] == [split.id]
     assert in_stock.items[0]["availability"] == {"in_stock": True, "available": 3}
     assert {item["id"] for item in out_of_stock.items} == {held.id, empty.id}
+
+
+def test_unknown_sort_is_invalid_input(session):
+    with pytest.raises(InvalidInput):
+        catalog.list_books(BookFilters(), "popularity", 5, None, SECRET)
 
 
 def test_unknown_genre_lists_nothing(session):
