@@ -76,4 +76,13 @@ def load() -> dict:
         "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "bookstore:",
         "CACHE_DEFAULT_TIMEOUT": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # --- Catalog import (flask catalog import) ---
+        # Where books.csv is fetched from when CATALOG_DATASET_DIR is missing; empty disables.
+        "CATALOG_DOWNLOAD_URL": _env(
+            "CATALOG_DOWNLOAD_URL",
+            "https://raw.githubusercontent.com/zygmuntz/goodbooks-10k/master/books.csv",
+        ),
+        "CATALOG_DOWNLOAD_TIMEOUT": float(_env("CATALOG_DOWNLOAD_TIMEOUT", "5")),
+        # Size of the generated catalog used when there is neither a dataset nor a download.
+        "CATALOG_FALLBACK_BOOKS": _env_int("CATALOG_FALLBACK_BOOKS", 2000),
     }
