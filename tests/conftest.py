@@ -70,7 +70,7 @@ def session(app, engine):
         yield db.session
     finally:
         db.session.remove()
-        db.session_factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        db.session_factory.configure(bind=engine, join_transaction_mode="conditional_savepoint")
         outer.rollback()
         connection.close()
 
