@@ -93,7 +93,7 @@ class _ProgressLines:
         self.printed = 0
 
     def __call__(self, done: int, total: int) -> None:
-        if done < total and done - self.printed < max(total // 10, 1):
+        if done == self.printed or (done < total and done - self.printed < max(total // 10, 1)):
             return
         self.printed = done
         elapsed = time.perf_counter() - self.started

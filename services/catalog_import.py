@@ -17,11 +17,13 @@ the default warehouse and one ``import`` ledger row whose delta is that stock's 
 
 from __future__ import annotations
 
+import csv
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
@@ -105,7 +107,7 @@ class ImportSummary:
             return [f"catalog import skipped: {self.skipped_because} ({self.seconds:.2f} s)"]
         lines = [f"catalog import from {self.source}"]
         if self.download_error:
-            lines.append(f"  download failed ({self.download_error}); generated instead")
+            lines.append(f"  no download ({self.download_error}); generated instead")
         counts = [
             ("books imported", self.books_imported),
             ("books unchanged (already present)", self.books_unchanged),
@@ -137,7 +139,8 @@ def import_catalog(
     warehouse_id = session.execute(text("SELECT id FROM warehouses WHERE is_default")).scalar()
     if warehouse_id is None:
         raise NoDefaultWarehouse()
-    source = resolve_source(options, summary)
+    session.rollback()  # no transaction stays open while a download or the CSV reading runs
+    source = resolve_source(options, summary, is_stored=partial(_all_stored, session))
     summary.source = source.label
     summary.rows_skipped.update(source.rows_skipped)
     writer = _BatchWriter(session, warehouse_id, options.currency, summary)
@@ -147,7 +150,12 @@ def import_catalog(
             session.commit()
             summary.books_read += len(batch)
             if progress:
-                progress(summary.books_read, source.total)
+                progress(summary.books_read + source.already_stored, source.total)
+        session.rollback()  # end the read-only transaction of a last is_stored() check
+        summary.books_read += source.already_stored
+        summary.books_unchanged += source.already_stored
+        if progress and source.already_stored:
+            progress(summary.books_read, source.total)
     except BaseException:
         session.rollback()
         raise
@@ -158,10 +166,14 @@ def import_catalog(
     return summary
 
 
-def resolve_source(options: ImportOptions, summary: ImportSummary) -> Source:
+def resolve_source(
+    options: ImportOptions,
+    summary: ImportSummary,
+    is_stored: Callable[[int, int], bool] | None = None,
+) -> Source:
     """The first source that works, in the order of the module docstring."""
     if options.generate is not None:
-        return generated_source(options.generate)
+        return generated_source(options.generate, is_stored=is_stored)
     if has_dataset(options.dataset_dir):
         return read_goodbooks(options.dataset_dir)
     download_dir = options.download_dir
@@ -173,16 +185,25 @@ def resolve_source(options: ImportOptions, summary: ImportSummary) -> Source:
             source = read_goodbooks(download_dir)
             if source.total:
                 return source
-            (download_dir / "books.csv").unlink()
             summary.download_error = f"{options.download_url}: no books in the file"
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, csv.Error) as exc:  # UnicodeDecodeError is a ValueError
             summary.download_error = f"{options.download_url}: {exc}"
-    elif not options.download_url:
-        summary.download_error = "no download URL configured"
+        (download_dir / "books.csv").unlink(missing_ok=True)
+    else:
+        summary.download_error = "download disabled (no URL or folder)"
     return generated_source(
         options.fallback_books,
         label=f"{options.fallback_books:,} generated books (Faker, seeded; no dataset found)",
+        is_stored=is_stored,
     )
+
+
+def _all_stored(session: Session, first: int, last: int) -> bool:
+    stored = session.execute(
+        text("SELECT count(*) FROM books WHERE source_id BETWEEN :first AND :last"),
+        {"first": first, "last": last},
+    ).scalar()
+    return stored == last - first + 1
 
 
 def book_id_for(source_id: int) -> uuid.UUID:

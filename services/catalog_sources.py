@@ -68,6 +68,8 @@ class Source:
     total: int
     books: Iterator[SourceBook]
     rows_skipped: Counter = field(default_factory=Counter)
+    # Books the source recognised as stored without producing them (generated blocks).
+    already_stored: int = 0
 
 
 def isbn13_check_digit(first12: str) -> str:

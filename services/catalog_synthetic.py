@@ -9,7 +9,7 @@ every run on every machine seeds the same catalog.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -73,34 +73,49 @@ def commerce_for(source_id: int) -> Commerce:
     )
 
 
-def generated_source(count: int, label: str | None = None) -> Source:
-    """``count`` synthetic books with source ids START+1 .. START+count."""
-    books = _generate(count)
-    return Source(label or f"{count:,} generated books (Faker, seeded)", count, books)
+def generated_source(
+    count: int, label: str | None = None, is_stored: Callable[[int, int], bool] | None = None
+) -> Source:
+    """``count`` synthetic books with source ids START+1 .. START+count.
+
+    ``is_stored(first, last)`` answers whether every source id of a range is stored already;
+    such blocks are not generated at all (a repeated ``--generate`` then takes seconds)."""
+    source = Source(label or f"{count:,} generated books (Faker, seeded)", count, iter(()))
+    source.books = _generate(count, source, is_stored)
+    return source
 
 
-def _generate(count: int) -> Iterator[SourceBook]:
+def _generate(
+    count: int, source: Source, is_stored: Callable[[int, int], bool] | None
+) -> Iterator[SourceBook]:
     faker = Faker("en_US")
     author_names = _AuthorPool()
-    for offset in range(count):
-        source_id = GENERATED_SOURCE_ID_START + 1 + offset
-        if offset % _SEED_BLOCK == 0:
-            faker.seed_instance(f"book-block-{offset}")
-        roll = _hash(source_id, "book")
-        yield SourceBook(
-            source_id=source_id,
-            title=faker.catch_phrase().title(),
-            # Two pool entries may share a name: dict.fromkeys keeps each name once.
-            authors=tuple(dict.fromkeys(author_names[i] for i in _author_indexes(source_id))),
-            genres=_genres_for(roll),
-            isbn13=_synthetic_isbn13(source_id),
-            language=_LANGUAGES[roll % len(_LANGUAGES)],
-            publication_year=1850 + (roll >> 8) % 176,
-            cover_url=None,
-            average_rating=Decimal(250 + (roll >> 16) % 251) / 100,
-            ratings_count=int(10 ** (1 + ((roll >> 24) % 5000) / 1000)),
-            description=faker.paragraph(nb_sentences=4),
-        )
+    for block_start in range(0, count, _SEED_BLOCK):
+        block = range(block_start, min(block_start + _SEED_BLOCK, count))
+        first_id = GENERATED_SOURCE_ID_START + 1 + block_start
+        if is_stored and is_stored(first_id, first_id + len(block) - 1):
+            source.already_stored += len(block)
+            continue
+        faker.seed_instance(f"book-block-{block_start}")
+        yield from (_book(faker, author_names, GENERATED_SOURCE_ID_START + 1 + n) for n in block)
+
+
+def _book(faker: Faker, author_names: _AuthorPool, source_id: int) -> SourceBook:
+    roll = _hash(source_id, "book")
+    return SourceBook(
+        source_id=source_id,
+        title=faker.catch_phrase().title(),
+        # Two pool entries may share a name: dict.fromkeys keeps each name once.
+        authors=tuple(dict.fromkeys(author_names[i] for i in _author_indexes(source_id))),
+        genres=_genres_for(roll),
+        isbn13=_synthetic_isbn13(source_id),
+        language=_LANGUAGES[roll % len(_LANGUAGES)],
+        publication_year=1850 + (roll >> 8) % 176,
+        cover_url=None,
+        average_rating=Decimal(250 + (roll >> 16) % 251) / 100,
+        ratings_count=int(10 ** (1 + ((roll >> 24) % 5000) / 1000)),
+        description=faker.paragraph(nb_sentences=4),
+    )
 
 
 def _author_indexes(source_id: int) -> list[int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +19,12 @@ from models import Author, Book, BookAuthor, BookGenre, Genre, Stock, StockMovem
 from services import catalog_cache
 from services.catalog_import import ImportOptions, import_catalog
 from services.catalog_sources import has_dataset, isbn13_from_isbn10
-from services.catalog_synthetic import GENERATED_SOURCE_ID_START, Commerce, commerce_for
+from services.catalog_synthetic import (
+    GENERATED_SOURCE_ID_START,
+    Commerce,
+    commerce_for,
+    generated_source,
+)
 from tests.conftest import truncate_all
 from tests.factories import make_book
 from tests.support import goodbooks
@@ -228,6 +235,31 @@ def test_generated_books_get_their_own_source_id_range(session, tmp_path):
     assert session.scalar(select(func.count(func.distinct(BookGenre.book_id)))) == 25
 
 
+def test_a_larger_generate_keeps_the_books_of_a_smaller_one(session, tmp_path):
+    # given 10 generated books
+    import_catalog(session, options_for(tmp_path, generate=10))
+    before = catalog_snapshot(session)
+
+    # when 30 are asked for
+    summary = import_catalog(session, options_for(tmp_path, generate=30))
+
+    # then the first 10 are untouched and 20 are added
+    assert (summary.books_imported, summary.books_unchanged) == (20, 10)
+    after = catalog_snapshot(session)
+    assert {source_id: after[source_id] for source_id in before} == before
+
+
+def test_generated_blocks_already_stored_are_not_generated_again():
+    source = generated_source(1_500, is_stored=lambda first, last: first == 1_000_001)
+
+    books = list(source.books)
+
+    assert source.already_stored == 1_000
+    assert [book.source_id for book in books] == list(range(1_001_001, 1_001_501))
+    # the same book as when the first block is generated too
+    assert books[0] == list(generated_source(1_001).books)[-1]
+
+
 def test_missing_dataset_and_failed_download_fall_back_to_generated_books(session, tmp_path):
     # given no dataset folder and a download URL on a closed port
     options = options_for(tmp_path)
@@ -243,21 +275,32 @@ def test_missing_dataset_and_failed_download_fall_back_to_generated_books(sessio
     assert not (tmp_path / "downloads" / "books.csv").exists()
 
 
+@contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 offering ``folder``; yields the books.csv URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/books.csv"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
 def test_missing_dataset_is_downloaded_and_kept_for_the_next_run(session, tmp_path):
     # given no dataset folder but an HTTP server offering books.csv
     served = tmp_path / "served"
     served.mkdir()
     goodbooks.write_books_csv(served / "books.csv", goodbooks.BOOKS)
-    handler = partial(QuietHandler, directory=str(served))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/books.csv"
-        # when the import runs
+
+    # when the import runs
+    with serving(served) as url:
         summary = import_catalog(session, options_for(tmp_path, download_url=url))
-    finally:
-        server.shutdown()
-        server.server_close()
 
     # then the downloaded books are imported (no genres or descriptions in that file)
     assert summary.books_imported == 5
@@ -270,9 +313,20 @@ def test_missing_dataset_is_downloaded_and_kept_for_the_next_run(session, tmp_pa
     assert later.download_error is None
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
+def test_a_download_that_is_not_a_books_csv_is_discarded_for_generated_books(session, tmp_path):
+    # given a server answering with bytes that are not UTF-8 CSV
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "books.csv").write_bytes(b"\xff\xfe\x00<html>not a csv</html>")
+
+    # when the import runs
+    with serving(served) as url:
+        summary = import_catalog(session, options_for(tmp_path, download_url=url))
+
+    # then the generated catalog is imported and the bad file is not kept
+    assert summary.download_error.startswith(url)
+    assert summary.books_imported == 40
+    assert not (tmp_path / "downloads" / "books.csv").exists()
 
 
 def test_if_empty_leaves_a_catalog_with_books_alone(session, tmp_path):
