@@ -58,7 +58,9 @@ def catalog_import(
       2. a books.csv downloaded earlier into VAR_DIR/downloads/goodbooks;
       3. downloading books.csv from --download-url / CATALOG_DOWNLOAD_URL (short timeout);
       4. CATALOG_FALLBACK_BOOKS generated books (Faker, seeded: the same on every run).
-    Prices, page counts and stock are derived from each book's source id.
+    Prices, page counts and stock are derived from each book's source id; books already
+    stored (by source id) are left alone. Negative publication years (ancient works) are
+    kept as negative years; placeholder covers, missing languages and ISBNs become NULL.
     """
     from models import db
     from services.catalog_import import ImportOptions, NoDefaultWarehouse, import_catalog
