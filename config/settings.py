@@ -76,6 +76,9 @@ def load() -> dict:
         "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "bookstore:",
         "CACHE_DEFAULT_TIMEOUT": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # Catalog read API (books, genres, authors): browsers and proxies may reuse a
+        # catalog answer this long (Cache-Control max-age); ETags revalidate after that.
+        "CATALOG_HTTP_MAX_AGE_SECONDS": _env_int("CATALOG_HTTP_MAX_AGE_SECONDS", 30),
         # --- Catalog import (flask catalog import) ---
         # Where books.csv is fetched from when CATALOG_DATASET_DIR is missing; empty disables.
         "CATALOG_DOWNLOAD_URL": _env(
