@@ -112,7 +112,7 @@ def _book(faker: Faker, author_names: _AuthorPool, source_id: int) -> SourceBook
         language=_LANGUAGES[roll % len(_LANGUAGES)],
         publication_year=1850 + (roll >> 8) % 176,
         cover_url=None,
-        average_rating=Decimal(250 + (roll >> 16) % 251) / 100,
+        average_rating=Decimal(250 + (roll >> 16) % 231) / 100,  # 2.50..4.80, like the real data
         ratings_count=int(10 ** (1 + ((roll >> 24) % 5000) / 1000)),
         description=faker.paragraph(nb_sentences=4),
     )
