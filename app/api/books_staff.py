@@ -31,6 +31,10 @@ class StaffBookInSchema(Schema):
         validate=validate.Range(min=0, error="The price must be 0 or more (minor units)."),
     )
     currency = fields.String(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
+    status = fields.String(
+        validate=validate.OneOf(["active", "archived"]),
+        metadata={"description": "archived books leave browsing; set active to restore"},
+    )
     genres = fields.List(fields.String(), metadata={"description": "genre slugs"})
     author_ids = fields.List(fields.UUID())
     author_names = fields.List(

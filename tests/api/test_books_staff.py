@@ -146,6 +146,10 @@ def test_delete_archives_the_book(client, staff):
     assert db.session.get(Book, book.id).status == "archived"
     assert [e.action for e in audit_rows(book.id)] == ["archive"]
 
+    restored = client.patch(f"/api/v1/books/{book.id}", headers=staff[1], json={"status": "active"})
+    assert restored.status_code == 200 and restored.json["status"] == "active"
+    assert [e.action for e in audit_rows(book.id)] == ["archive", "update"]
+
 
 def test_unknown_book_is_404(client, staff):
     response = client.patch(f"/api/v1/books/{uuid.uuid4()}", headers=staff[1], json={"title": "x"})
