@@ -83,6 +83,9 @@ def load() -> dict:
         "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "bookstore:",
         "CACHE_DEFAULT_TIMEOUT": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # Catalog read API (books, genres, authors): browsers and proxies may reuse a
+        # catalog answer this long (Cache-Control max-age); ETags revalidate after that.
+        "CATALOG_HTTP_MAX_AGE_SECONDS": _env_int("CATALOG_HTTP_MAX_AGE_SECONDS", 30),
         # --- accounts, email, staff catalog (issue 3) ---
         "REFRESH_TOKEN_TTL_SECONDS": _env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
         "EMAIL_VERIFICATION_TTL_SECONDS": _env_int("EMAIL_VERIFICATION_TTL_SECONDS", 48 * 3600),

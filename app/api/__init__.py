@@ -19,6 +19,6 @@ def register_blueprints(app: Flask) -> None:
 
 def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
-    from app.api import auth, books_staff, covers, me
+    from app.api import auth, authors, books, books_staff, covers, genres, me
 
-    return [auth, me, books_staff, covers]
+    return [books, genres, authors, books_staff, covers, auth, me]
