@@ -187,3 +187,19 @@ def test_customers_get_403_and_anonymous_callers_401(client, app, method, path, 
     db.session.expire_all()
     assert db.session.get(Book, book.id).price_cents == 700
     assert audit_rows(book.id) == []
+
+
+def test_staff_changes_show_up_in_the_public_catalog_at_once(client, staff, genre):
+    created = client.post("/api/v1/books", headers=staff[1], json=new_book()).json
+    url = f"/api/v1/books/{created['id']}"
+    before = client.get(url)
+    assert before.status_code == 200 and before.json["price_cents"] == 1599
+    assert before.json["genres"] == ["science-fiction"]
+
+    client.patch(url, headers=staff[1], json={"price_cents": 999})
+    assert client.get(url).json["price_cents"] == 999  # not the cached 1599
+
+    client.delete(url, headers=staff[1])
+    assert client.get(url).status_code == 404
+    listed = client.get("/api/v1/books").json["items"]
+    assert created["id"] not in [item["id"] for item in listed]
