@@ -65,6 +65,8 @@ def load() -> dict:
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
         ),
         "CATALOG_CACHE_SECONDS": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # How long a cached catalog page may show availability older than the last stock move.
+        "CATALOG_STOCK_STALENESS_SECONDS": float(_env("CATALOG_STOCK_STALENESS_SECONDS", "2")),
         "DEFAULT_CURRENCY": _env("DEFAULT_CURRENCY", "USD"),
         "VAR_DIR": str(VAR_DIR),
         # flask-smorest / OpenAPI

@@ -11,7 +11,19 @@ from collections.abc import Iterable
 from flask import Flask
 
 from app.auth import access_token_for
-from models import Author, Book, BookAuthor, BookGenre, Genre, Role, Stock, User, Warehouse, db
+from models import (
+    Author,
+    Book,
+    BookAuthor,
+    BookGenre,
+    Genre,
+    Role,
+    Stock,
+    StockMovement,
+    User,
+    Warehouse,
+    db,
+)
 from services import catalog_cache
 
 
@@ -76,6 +88,17 @@ def make_book(
     warehouse = db.session.query(Warehouse).filter_by(is_default=True).one()
     db.session.add(
         Stock(book_id=book.id, warehouse_id=warehouse.id, on_hand=on_hand, reserved=reserved)
+    )
+    # The opening balance goes to the ledger too, so the ledger reconciles with the stock.
+    # (``reserved`` here has no reservations behind it: only for tests of what is shown.)
+    db.session.add(
+        StockMovement(
+            book_id=book.id,
+            warehouse_id=warehouse.id,
+            delta_on_hand=on_hand,
+            delta_reserved=reserved,
+            reason="import",
+        )
     )
     for position, author in enumerate(authors):
         book.authors.append(BookAuthor(author=author, position=position))
