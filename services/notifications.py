@@ -22,8 +22,10 @@ from services.errors import InvalidCursor
 
 log = logging.getLogger(__name__)
 
-# Account mail goes out whatever the preferences say.
-ESSENTIAL_TEMPLATES = frozenset({"verify_email", "password_reset"})
+# Account mail and operational staff alerts go out whatever the preferences say.
+ESSENTIAL_TEMPLATES = frozenset(
+    {"verify_email", "password_reset", "low_stock_alert", "stock_drift_alert"}
+)
 # Template name prefix -> the preference that governs it; unknown prefixes count as order mail.
 PREFERENCE_BY_PREFIX = {
     "order": "order_updates",
