@@ -88,6 +88,15 @@ def load() -> dict:
         # Catalog read API (books, genres, authors): browsers and proxies may reuse a
         # catalog answer this long (Cache-Control max-age); ETags revalidate after that.
         "CATALOG_HTTP_MAX_AGE_SECONDS": _env_int("CATALOG_HTTP_MAX_AGE_SECONDS", 30),
+        # --- Catalog import (flask catalog import) ---
+        # Where books.csv is fetched from when CATALOG_DATASET_DIR is missing; empty disables.
+        "CATALOG_DOWNLOAD_URL": _env(
+            "CATALOG_DOWNLOAD_URL",
+            "https://raw.githubusercontent.com/zygmuntz/goodbooks-10k/master/books.csv",
+        ),
+        "CATALOG_DOWNLOAD_TIMEOUT": float(_env("CATALOG_DOWNLOAD_TIMEOUT", "5")),
+        # Size of the generated catalog used when there is neither a dataset nor a download.
+        "CATALOG_FALLBACK_BOOKS": _env_int("CATALOG_FALLBACK_BOOKS", 2000),
         # --- accounts, email, staff catalog (issue 3) ---
         "REFRESH_TOKEN_TTL_SECONDS": _env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
         "EMAIL_VERIFICATION_TTL_SECONDS": _env_int("EMAIL_VERIFICATION_TTL_SECONDS", 48 * 3600),
