@@ -17,9 +17,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.cli import register_cli
     from app.errors import register_error_handlers
     from app.extensions import register_extensions
+    from app.metrics import register_metrics
     from app.request_log import register_request_log
 
     register_request_log(app)
+    register_metrics(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -8,7 +8,7 @@ from http import HTTPStatus
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from services import errors
+from services import errors, inventory
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    # inventory
+    inventory.InsufficientStock: 409,
+    inventory.InvalidAdjustment: 409,
+    inventory.ReservationNotHeld: 409,
 }
 
 

@@ -1,4 +1,6 @@
-"""The periodic jobs (SPEC section 6) as data: name -> task, schedule, queue."""
+"""The periodic jobs (SPEC section 6) as data: name -> task, schedule, queue.
+
+The names are the job names recorded by ``services.jobs.record_run`` (``GET /admin/jobs``)."""
 
 from celery.schedules import crontab
 
@@ -7,6 +9,16 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "tasks.maintenance.heartbeat",
         "schedule": 60.0,
         "options": {"queue": "maintenance", "expires": 55},
+    },
+    "low_stock_alerts": {
+        "task": "tasks.maintenance.low_stock_alerts",
+        "schedule": crontab(minute=0),
+        "options": {"queue": "maintenance", "expires": 50 * 60},
+    },
+    "reconcile_stock": {
+        "task": "tasks.maintenance.reconcile_stock",
+        "schedule": crontab(minute=0, hour=2),
+        "options": {"queue": "maintenance", "expires": 3 * 3600},
     },
 }
 

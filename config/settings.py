@@ -89,6 +89,9 @@ def load() -> dict:
         "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "bookstore:",
         "CACHE_DEFAULT_TIMEOUT": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # Catalog read API (books, genres, authors): browsers and proxies may reuse a
+        # catalog answer this long (Cache-Control max-age); ETags revalidate after that.
+        "CATALOG_HTTP_MAX_AGE_SECONDS": _env_int("CATALOG_HTTP_MAX_AGE_SECONDS", 30),
         # -- Launcher (run.py, `make run`) ---------------------------------------------------
         "PORT": _env_int("PORT", 8000),
         "FLOWER_PORT": _env_int("FLOWER_PORT", 5555),

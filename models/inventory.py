@@ -1,7 +1,9 @@
-"""Stock tables: warehouses, stock per book and warehouse, and the movement ledger."""
+"""Stock tables: warehouses, stock per book and warehouse, the movement ledger, the stock
+held for orders, and the nightly reconciliation reports."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
@@ -13,12 +15,21 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import JSON
 
 from models.db import Base, TimestampMixin, new_id
+
+
+class ReservationStatus(enum.StrEnum):
+    HELD = "held"
+    COMMITTED = "committed"
+    RELEASED = "released"
+    RETURNED = "returned"
 
 
 class Warehouse(TimestampMixin, Base):
@@ -82,3 +93,52 @@ class StockMovement(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class StockReservation(TimestampMixin, Base):
+    """Stock held for one order line in one warehouse.
+
+    held -> committed (sold) -> returned (order cancelled before shipping), or
+    held -> released (payment failed, order cancelled or expired)."""
+
+    __tablename__ = "stock_reservations"
+    __table_args__ = (
+        UniqueConstraint("order_id", "book_id", "warehouse_id", name="uq_stock_reservations_line"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "status IN ('held', 'committed', 'released', 'returned')", name="status_known"
+        ),
+        # The expiry job scans only the held reservations.
+        Index(
+            "ix_stock_reservations_held_expiry",
+            "expires_at",
+            postgresql_where=text("status = 'held'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # No foreign key: the orders table belongs to the checkout area and lands separately.
+    order_id: Mapped[uuid.UUID]
+    book_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("books.id", ondelete="CASCADE"), index=True
+    )
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouses.id"))
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(
+        String(16), default=ReservationStatus.HELD, server_default=ReservationStatus.HELD.value
+    )
+    expires_at: Mapped[datetime | None]
+
+
+class ReconciliationReport(Base):
+    """One run of the nightly stock reconciliation: what was checked and what was repaired."""
+
+    __tablename__ = "reconciliation_reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    finished_at: Mapped[datetime | None]
+    rows_checked: Mapped[int] = mapped_column(default=0, server_default="0")
+    drift_found: Mapped[int] = mapped_column(default=0, server_default="0")
+    # [{book_id, warehouse_id, field, expected, found, delta}]
+    repairs: Mapped[list] = mapped_column(JSON, default=list)

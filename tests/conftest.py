@@ -26,38 +26,20 @@ os.environ.update(
 
 import pytest  # noqa: E402
 import redis  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from models import Base, db  # noqa: E402
-from models.schema import upgrade  # noqa: E402
+from tests.support.database import recreate_database  # noqa: E402
 from tests.support.workers import WorkerProcess  # noqa: E402
 
 pytest_plugins: list[str] = []
 
 
-def _recreate_database(url: str) -> None:
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": target.database},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}"'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def app():
     """The Flask app on a freshly created and migrated test database."""
-    _recreate_database(TEST_DATABASE_URL)
-    upgrade(TEST_DATABASE_URL)
+    recreate_database(TEST_DATABASE_URL)
     flask_app = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False})
     flask_app.extensions["celery"].control.purge()
     yield flask_app
@@ -88,7 +70,7 @@ def session(app, engine):
         yield db.session
     finally:
         db.session.remove()
-        db.session_factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        db.session_factory.configure(bind=engine, join_transaction_mode="conditional_savepoint")
         outer.rollback()
         connection.close()
 

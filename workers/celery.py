@@ -4,6 +4,7 @@ from celery.signals import worker_process_init
 
 from app import create_app
 from models import db
+from workers import failed_tasks  # noqa: F401  (connects the task_failure handler)
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

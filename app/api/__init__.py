@@ -19,4 +19,6 @@ def register_blueprints(app: Flask) -> None:
 
 def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
-    return []
+    from app.api import authors, books, failed_tasks, genres, inventory, jobs, reconciliation
+
+    return [books, genres, authors, inventory, reconciliation, jobs, failed_tasks]

@@ -82,3 +82,10 @@ def test_openapi_document_and_docs_are_served(client):
     assert spec.status_code == 200
     assert spec.json["info"]["title"] == "Bookstore API"
     assert client.get("/docs").status_code == 200
+
+
+def test_metrics_count_requests_per_endpoint(client):
+    client.get("/healthz")
+    body = client.get("/metrics").get_data(as_text=True)
+    assert "bookstore_http_requests_total" in body
+    assert 'endpoint="health.healthz"' in body

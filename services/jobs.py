@@ -1,0 +1,113 @@
+"""Runs of the scheduled jobs: each run's start, end, outcome and counts, for operators.
+
+    with record_run("expire_carts") as run:
+        run.counts["expired"] = expire_carts(now)
+        db.session.commit()
+
+The run is written in its own short transactions (not the job's session), so a job that
+fails is still recorded as failed, with its error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import distinct_on
+
+from models import JobRun, JobStatus, db
+
+# Older runs of a job beyond this many are deleted when a run finishes.
+KEEP_RUNS_PER_JOB = 500
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass
+class RunHandle:
+    """What the job body sees: its run id and the counts it wants recorded."""
+
+    id: uuid.UUID
+    job: str
+    counts: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def record_run(job: str) -> Iterator[RunHandle]:
+    """Record one run of ``job``: 'running' on entry; 'succeeded' with ``run.counts`` on a
+    normal exit; 'failed' with the error when the body raises (the shared session is
+    rolled back first, the exception propagates)."""
+    with db.session_factory() as own:
+        run = JobRun(job=job, status=JobStatus.RUNNING, counts={})
+        own.add(run)
+        own.commit()
+        handle = RunHandle(id=run.id, job=job)
+    try:
+        yield handle
+    except BaseException as exc:
+        db.session.rollback()
+        _finish(handle, JobStatus.FAILED, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
+        raise
+    _finish(handle, JobStatus.SUCCEEDED, None)
+
+
+def recorded_job(job: str) -> Callable:
+    """Decorator form of ``record_run``: the function's returned dict becomes the counts."""
+
+    def decorator(function: Callable[..., dict | None]) -> Callable[..., dict | None]:
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with record_run(job) as run:
+                counts = function(*args, **kwargs)
+                run.counts.update(counts or {})
+            return counts
+
+        return wrapper
+
+    return decorator
+
+
+def _finish(handle: RunHandle, status: str, error: str | None) -> None:
+    with db.session_factory() as own:
+        run = own.get(JobRun, handle.id)
+        if run is None:  # the 'running' row was rolled back with an enclosing transaction
+            run = JobRun(id=handle.id, job=handle.job)
+            own.add(run)
+        run.status = status
+        run.error = error
+        run.counts = dict(handle.counts)
+        run.finished_at = datetime.now(UTC)
+        cutoff = own.scalar(
+            select(JobRun.started_at)
+            .where(JobRun.job == handle.job)
+            .order_by(JobRun.started_at.desc())
+            .offset(KEEP_RUNS_PER_JOB)
+            .limit(1)
+        )
+        if cutoff is not None:
+            own.execute(delete(JobRun).where(JobRun.job == handle.job, JobRun.started_at <= cutoff))
+        own.commit()
+
+
+def overview(scheduled: Iterable[str], recent: int = 20) -> dict:
+    """Each job's last run (``None`` if it never ran) - the scheduled ones first, then any
+    other recorded job - and the most recent runs of all jobs."""
+    last_runs = {
+        run.job: run
+        for run in db.session.scalars(
+            select(JobRun)
+            .ext(distinct_on(JobRun.job))
+            .order_by(JobRun.job, JobRun.started_at.desc(), JobRun.id)
+        )
+    }
+    names = list(dict.fromkeys([*scheduled, *sorted(last_runs)]))
+    return {
+        "jobs": [{"job": name, "last_run": last_runs.get(name)} for name in names],
+        "recent": db.session.scalars(
+            select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id).limit(recent)
+        ).all(),
+    }

@@ -1,0 +1,269 @@
+"""``make bench``: catalog browse throughput and latency beside this machine's ceilings.
+
+Runs on the local PostgreSQL/Redis (or BENCH_* URLs), with the real 10,000-book catalog and then
+a 100,000-book one (generated books added), under gunicorn, loaded by wrk over loopback. Each
+figure is the median of BENCH_RUNS runs. Writes var/bench/report.md (and report.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+import requests
+
+from config.settings import ROOT, VAR_DIR
+
+HERE = Path(__file__).resolve().parent
+OUT_DIR = VAR_DIR / "bench"
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bookstore_bench"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
+LARGE_CATALOG = int(os.environ.get("BENCH_LARGE_CATALOG", "100000"))
+
+ENV = {
+    **os.environ,
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "CELERY_RESULT_BACKEND": REDIS_URL,
+    "CELERY_BROKER_URL": BROKER_URL,
+    "LOG_LEVEL": "WARNING",
+    "RATELIMIT_ENABLED": "false",
+}
+SORTS = ("bestselling", "newest", "rating", "price", "-price", "title")
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, env=ENV, check=True, **kwargs)
+
+
+def flask_cli(*args: str) -> None:
+    run(sys.executable, "-m", "flask", "--app", "wsgi", *args)
+
+
+def recreate_database() -> None:
+    from tests.support.database import recreate_database as recreate
+
+    recreate(DATABASE_URL)
+
+
+@contextmanager
+def gunicorn(app_path: str, port: int):
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app_path,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=ENV,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def wrk(base: str, paths: list[str]) -> dict:
+    path_file = OUT_DIR / "paths.txt"
+    path_file.write_text("\n".join(paths) + "\n")
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(CONNECTIONS),
+            "-d",
+            f"{SECONDS}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(HERE / "report.lua"),
+            base,
+        ],
+        env={**ENV, "BENCH_PATHS": str(path_file)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("BENCH_JSON "))
+    stats = json.loads(line.removeprefix("BENCH_JSON "))
+    stats["rps"] = stats["requests"] / stats["seconds"]
+    return stats
+
+
+def median_of_runs(base: str, paths: list[str]) -> dict:
+    runs = [wrk(base, paths) for _ in range(RUNS)]
+    return {
+        "rps": statistics.median(r["rps"] for r in runs),
+        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+        "p95_ms": statistics.median(r["p95_ms"] for r in runs),
+        "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "non_2xx": sum(r["non_2xx"] for r in runs),
+        "runs": [round(r["rps"]) for r in runs],
+    }
+
+
+def browse_paths(base: str) -> dict[str, list[str]]:
+    """Paths a shopper's browsing produces: first pages, further pages, book details."""
+    genres = [g["slug"] for g in requests.get(f"{base}/api/v1/genres", timeout=10).json()["items"]]
+    first_pages, next_pages, book_ids = [], [], []
+    for genre in genres[:20]:
+        for sort in SORTS:
+            path = f"/api/v1/books?genre={genre}&sort={sort}&limit=20"
+            first_pages.append(path)
+            body = requests.get(base + path, timeout=10).json()
+            book_ids += [item["id"] for item in body["items"]]
+            if body.get("next_cursor"):
+                next_pages.append(f"{path}&cursor={body['next_cursor']}")
+    rng = random.Random(7)
+    rng.shuffle(book_ids)
+    return {
+        "first page, no filter (GET /books)": ["/api/v1/books"],
+        "genre x sort first pages": first_pages,
+        "second pages (cursor)": next_pages,
+        "book detail": [f"/api/v1/books/{book_id}" for book_id in book_ids[:500]],
+    }
+
+
+def pgbench_ceiling() -> dict:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(DATABASE_URL)
+    conn = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username]
+    subprocess.run(["dropdb", *conn, "--if-exists", "pgbench_ceiling"], check=True)
+    subprocess.run(["createdb", *conn, "pgbench_ceiling"], check=True)
+    subprocess.run(
+        ["pgbench", *conn, "-q", "-i", "-s", "10", "pgbench_ceiling"],
+        check=True,
+        capture_output=True,
+    )
+    figures = {}
+    for label, extra in (("select-only", ["-S"]), ("TPC-B-like", [])):
+        out = subprocess.run(
+            ["pgbench", *conn, "-c", "8", "-j", "2", "-T", str(SECONDS), *extra, "pgbench_ceiling"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        tps = next(x for x in out.splitlines() if x.startswith("tps"))
+        figures[label] = float(tps.split("=")[1].split()[0])
+    subprocess.run(["dropdb", *conn, "pgbench_ceiling"], check=True)
+    return figures
+
+
+def measure_catalog(label: str) -> dict:
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    with gunicorn("wsgi:app", free_port()) as base:
+        paths = browse_paths(base)
+        results = {}
+        for name, scenario_paths in paths.items():
+            log(f"{label}: {name} ({len(scenario_paths)} paths)")
+            results[name] = median_of_runs(base, scenario_paths)
+    return results
+
+
+def write_report(report: dict) -> None:
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / "report.json").write_text(json.dumps(report, indent=2))
+    ceiling = report["ceiling"]["bare_flask"]
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Run {report['started_at']} on {os.cpu_count()} cores; wrk {CONNECTIONS} connections, "
+        f"{SECONDS} s per run, median of {RUNS} runs; gunicorn {GUNICORN_WORKERS} sync workers; "
+        "everything on this one machine.",
+        "",
+        "## Ceilings of this machine",
+        f"- bare Flask endpoint (20 small JSON items), same gunicorn settings: "
+        f"{ceiling['rps']:.0f} req/s, p95 {ceiling['p95_ms']:.1f} ms",
+    ]
+    for label, tps in report["ceiling"]["pgbench"].items():
+        lines.append(f"- pgbench scale 10, 8 clients, {label}: {tps:.0f} tps")
+    for catalog, results in report["catalog"].items():
+        lines += [
+            "",
+            f"## Catalog browse: {catalog}",
+            "",
+            "| scenario | req/s | of ceiling | p50 ms | p95 ms | p99 ms | errors | runs (req/s) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, r in results.items():
+            lines.append(
+                f"| {name} | {r['rps']:.0f} | {r['rps'] / ceiling['rps']:.0%} | "
+                f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
+                f"{r['errors']} | {r['runs']} |"
+            )
+    lines += ["", "Targets (SPEC section 7): p95 <= 100 ms for listing, >= 2,000 browse/s."]
+    (OUT_DIR / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        sys.exit("make bench needs wrk (Debian: apt-get install wrk)")
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    report = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "catalog": {}}
+    log("ceilings")
+    with gunicorn("tests.bench.ceiling:app", free_port()) as base:
+        report["ceiling"] = {"bare_flask": median_of_runs(base, ["/items"])}
+    report["ceiling"]["pgbench"] = pgbench_ceiling()
+    log("database and real catalog")
+    recreate_database()
+    flask_cli("catalog", "import")
+    report["catalog"]["10,000 real books"] = measure_catalog("10k")
+    log(f"growing the catalog to {LARGE_CATALOG:,} books")
+    started = time.perf_counter()
+    flask_cli("catalog", "import", "--generate", str(LARGE_CATALOG - 10_000))
+    report["generate_seconds"] = round(time.perf_counter() - started, 1)
+    report["catalog"][f"{LARGE_CATALOG:,} books"] = measure_catalog("100k")
+    write_report(report)
+    log(f"report written to {OUT_DIR / 'report.md'}")
+    print((OUT_DIR / "report.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

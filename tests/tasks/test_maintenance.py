@@ -1,0 +1,92 @@
+"""The maintenance jobs on a real worker: low-stock alerts and stock reconciliation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from models import JobRun, Role, db
+from services import inventory
+from tasks.maintenance import low_stock_alerts, reconcile_stock
+from tests.factories import auth_headers, make_book, make_user
+from tests.support.ledger import ledger_drift
+
+pytestmark = pytest.mark.worker
+
+
+def run_alerts() -> list[str]:
+    """Run the job on the worker; the titles it alerted about."""
+    low_stock_alerts.apply_async().get(timeout=30)
+    db.session.rollback()
+    last = db.session.scalars(
+        select(JobRun).where(JobRun.job == "low_stock_alerts").order_by(JobRun.started_at.desc())
+    ).first()
+    assert last.status == "succeeded"
+    assert last.counts["alerted"] == len(last.counts["alerts"])
+    return sorted(alert["title"] for alert in last.counts["alerts"])
+
+
+def test_low_stock_is_alerted_once_per_crossing(app, worker, committed):
+    # Given a book above its threshold (5) and one already at it
+    book = make_book(title="Dune", on_hand=6)
+    make_book(title="Emma", on_hand=5)
+
+    # Then the first run alerts only the one at its threshold, and never twice
+    assert run_alerts() == ["Emma"]
+    assert run_alerts() == []
+
+    # When Dune falls to its threshold (a reservation counts), it is alerted once
+    inventory.reserve(uuid.uuid4(), [(book.id, 1)], datetime.now(UTC) + timedelta(hours=1))
+    db.session.commit()
+    assert run_alerts() == ["Dune"]
+    assert run_alerts() == []
+
+    # A delivery that stays at the threshold does not re-arm it; one above does
+    inventory.adjust(book.id, -1, "damaged")
+    db.session.commit()
+    assert run_alerts() == []
+    inventory.adjust(book.id, 10, "delivery")
+    db.session.commit()
+    assert run_alerts() == []
+
+    # and the next crossing is alerted again
+    inventory.set_stock(book.id, 3)
+    db.session.commit()
+    assert run_alerts() == ["Dune"]
+
+
+def test_reconciliation_job_repairs_drift_and_shows_in_admin(app, worker, committed, engine):
+    # Given stock drifted behind the ledger's back
+    book = make_book(on_hand=8)
+    inventory.reserve(uuid.uuid4(), [(book.id, 2)], datetime.now(UTC) + timedelta(hours=1))
+    db.session.commit()
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE stock SET reserved = reserved + 3 WHERE book_id = :id"), {"id": book.id}
+        )
+
+    # When the nightly job runs on the worker
+    report_id = reconcile_stock.apply_async().get(timeout=60)
+
+    # Then the drift is gone and the report and the job run say so
+    with engine.connect() as conn:
+        assert ledger_drift(conn) == []
+    client = app.test_client()
+    staff = auth_headers(app, make_user(role=Role.STAFF))
+    reports = client.get("/api/v1/admin/reports/reconciliation", headers=staff).json
+    assert reports["latest"]["id"] == report_id
+    assert reports["latest"]["drift_found"] == 1
+    assert reports["latest"]["repairs"][0]["field"] == "reserved"
+    jobs = {j["job"]: j for j in client.get("/api/v1/admin/jobs", headers=staff).json["jobs"]}
+    last = jobs["reconcile_stock"]["last_run"]
+    assert last["status"] == "succeeded"
+    assert last["counts"] == {"report_id": report_id, "rows_checked": 1, "drift_found": 1}
+    assert jobs["reconcile_stock"]["schedule"].startswith("<crontab: 0 2 * * *")
+
+    # and a second run finds nothing
+    second = reconcile_stock.apply_async().get(timeout=60)
+    detail = client.get(f"/api/v1/admin/reports/reconciliation/{second}", headers=staff).json
+    assert (detail["drift_found"], detail["repairs"]) == (0, [])
