@@ -16,8 +16,12 @@ from workers import QUEUES
 class WorkerProcess:
     """A ``celery worker`` subprocess serving every queue, with the test environment."""
 
-    def __init__(self, celery_app, name: str = "test", concurrency: int = 2) -> None:
+    def __init__(
+        self, celery_app, name: str = "test", concurrency: int = 2, env: dict | None = None
+    ) -> None:
+        """``env``: the worker's whole environment (default: this process's)."""
         self.celery_app = celery_app
+        self.env = env
         self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@%h"
         self.concurrency = concurrency
         self.process: subprocess.Popen | None = None
@@ -45,7 +49,7 @@ class WorkerProcess:
                 "--without-gossip",
             ],
             cwd=ROOT,
-            env=os.environ.copy(),
+            env=os.environ.copy() if self.env is None else self.env,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
