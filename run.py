@@ -167,9 +167,14 @@ def _answers(url: str) -> bool:
 
 
 def _catalog_command_exists() -> bool:
-    from app import create_app
+    """Cheaper than building the whole app: register the CLI on a bare Flask app."""
+    from flask import Flask
 
-    return "catalog" in create_app().cli.commands
+    from app.cli import register_cli
+
+    probe = Flask("probe")
+    register_cli(probe)
+    return "catalog" in probe.cli.commands
 
 
 def _become_subreaper() -> None:
