@@ -71,6 +71,8 @@ def load() -> dict:
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
         ),
         "CATALOG_CACHE_SECONDS": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # How long a cached catalog page may show availability older than the last stock move.
+        "CATALOG_STOCK_STALENESS_SECONDS": float(_env("CATALOG_STOCK_STALENESS_SECONDS", "2")),
         "DEFAULT_CURRENCY": _env("DEFAULT_CURRENCY", "USD"),
         "VAR_DIR": str(VAR_DIR),
         # flask-smorest / OpenAPI
@@ -92,6 +94,15 @@ def load() -> dict:
         # Catalog read API (books, genres, authors): browsers and proxies may reuse a
         # catalog answer this long (Cache-Control max-age); ETags revalidate after that.
         "CATALOG_HTTP_MAX_AGE_SECONDS": _env_int("CATALOG_HTTP_MAX_AGE_SECONDS", 30),
+        # --- Catalog import (flask catalog import) ---
+        # Where books.csv is fetched from when CATALOG_DATASET_DIR is missing; empty disables.
+        "CATALOG_DOWNLOAD_URL": _env(
+            "CATALOG_DOWNLOAD_URL",
+            "https://raw.githubusercontent.com/zygmuntz/goodbooks-10k/master/books.csv",
+        ),
+        "CATALOG_DOWNLOAD_TIMEOUT": float(_env("CATALOG_DOWNLOAD_TIMEOUT", "5")),
+        # Size of the generated catalog used when there is neither a dataset nor a download.
+        "CATALOG_FALLBACK_BOOKS": _env_int("CATALOG_FALLBACK_BOOKS", 2000),
         # -- Launcher (run.py, `make run`) ---------------------------------------------------
         "PORT": _env_int("PORT", 8000),
         "FLOWER_PORT": _env_int("FLOWER_PORT", 5555),

@@ -60,5 +60,5 @@ def reconcile_stock() -> str:
         )
     if report.drift_found:
         # TODO(lead): also mail staff about the drift (send_once, key f"drift:{report.id}").
-        catalog_cache.invalidate()
+        catalog_cache.stock_changed()
     return str(report.id)

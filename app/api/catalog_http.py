@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 
 import redis
@@ -22,15 +23,31 @@ def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict
 
     ``params`` must hold every input the body depends on (the normalised query and path).
     The key carries the catalog generation, so ``catalog_cache.invalidate()`` makes every
-    cached body stale at once; domain errors raised by ``produce`` are never cached."""
-    key = _cache_key(namespace, params)
+    cached body stale at once; a body built under an older stock generation is rebuilt once
+    it is older than the CATALOG_STOCK_STALENESS_SECONDS setting. Domain errors raised by
+    ``produce`` are never cached."""
+    key, stock_generation = _cache_key(namespace, params)
     entry = _cache_get(key) if key else None
+    if entry is not None and _stock_stale(entry, stock_generation):
+        entry = None
     if entry is None:
         body = json.dumps(produce(), separators=(",", ":"), ensure_ascii=False)
-        entry = {"body": body, "etag": hashlib.sha256(body.encode()).hexdigest()[:32]}
+        entry = {
+            "body": body,
+            "etag": hashlib.sha256(body.encode()).hexdigest()[:32],
+            "stock": stock_generation,
+            "built": time.time(),
+        }
         if key:
             _cache_set(key, entry)
     return _answer(entry["body"], entry["etag"])
+
+
+def _stock_stale(entry: dict, stock_generation: int) -> bool:
+    if entry.get("stock") == stock_generation:
+        return False
+    staleness = current_app.config["CATALOG_STOCK_STALENESS_SECONDS"]
+    return time.time() - entry.get("built", 0) > staleness
 
 
 def _answer(body: str, etag: str) -> Response:
@@ -44,16 +61,16 @@ def _answer(body: str, etag: str) -> Response:
     return response
 
 
-def _cache_key(namespace: str, params: Mapping) -> str | None:
-    """None when Redis cannot be reached: the catalog is then served uncached."""
+def _cache_key(namespace: str, params: Mapping) -> tuple[str | None, int]:
+    """(key, stock generation); no key when Redis cannot be reached: served uncached."""
     try:
-        generation = catalog_cache.generation()
+        generation, stock_generation = catalog_cache.generations()
     except redis.RedisError:
         log.warning("catalog cache unavailable; serving %s uncached", namespace, exc_info=True)
-        return None
+        return None, 0
     normalised = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
     digest = hashlib.sha256(normalised.encode()).hexdigest()[:40]
-    return f"catalog:{namespace}:g{generation}:{digest}"
+    return f"catalog:{namespace}:g{generation}:{digest}", stock_generation
 
 
 def _cache_get(key: str) -> dict | None:

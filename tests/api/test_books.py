@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
-from models import Book, BookStatus
+from models import Book, BookStatus, Stock
 from services import catalog_cache
 from tests.factories import make_author, make_book, make_genre
 from tests.services.test_catalog import EXPECTED_ORDER, tied_catalog
@@ -245,6 +245,32 @@ def test_list_pages_come_from_the_cache_until_invalidated(client, session):
     # and once the catalog is invalidated the new title shows
     catalog_cache.invalidate()
     assert titles(client.get(BOOKS, query_string={"sort": "title"})) == ["New title"]
+
+
+def test_a_stock_move_shows_once_the_cached_page_is_older_than_the_staleness_bound(
+    app, client, session
+):
+    # given a cached page showing 3 copies available
+    book = make_book("Counted", on_hand=3)
+    assert availability(client.get(f"{BOOKS}/{book.id}")) == 3
+    # when stock moves behind the cache (a checkout) and the stock generation is bumped
+    session.execute(update(Stock).where(Stock.book_id == book.id).values(reserved=1))
+    session.commit()
+    catalog_cache.stock_changed()
+    # then within the staleness bound the cached page is still served
+    previous = app.config["CATALOG_STOCK_STALENESS_SECONDS"]
+    app.config["CATALOG_STOCK_STALENESS_SECONDS"] = 3600
+    try:
+        assert availability(client.get(f"{BOOKS}/{book.id}")) == 3
+        # and once the page is older than the bound it is rebuilt with the real stock
+        app.config["CATALOG_STOCK_STALENESS_SECONDS"] = 0
+        assert availability(client.get(f"{BOOKS}/{book.id}")) == 2
+    finally:
+        app.config["CATALOG_STOCK_STALENESS_SECONDS"] = previous
+
+
+def availability(response) -> int:
+    return response.json["availability"]["available"]
 
 
 def test_cache_keys_follow_the_normalised_query(client, session):
