@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         say("migrations applied")
         if args.import_only:
             return import_catalog(if_empty=False)
-        import_catalog(if_empty=True)
+        if _catalog_is_empty(config["DATABASE_URL"]):
+            import_catalog(if_empty=True)
+        else:
+            say("catalog already seeded")
         return serve(config, started)
     except KeyboardInterrupt:
         say("interrupted")
@@ -164,6 +167,21 @@ def _answers(url: str) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _catalog_is_empty(database_url: str) -> bool:
+    """Checked here so a second run does not pay for a ``flask`` process that does nothing."""
+    from sqlalchemy import create_engine, exists, select
+    from sqlalchemy.pool import NullPool
+
+    from models.catalog import Book
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return not conn.execute(select(exists().where(Book.id.is_not(None)))).scalar()
+    finally:
+        engine.dispose()
 
 
 def _catalog_command_exists() -> bool:
