@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         say("stopping the embedded services")
         services.stop()
         _reap_orphans()
+        say("stopped")
 
 
 def import_catalog(if_empty: bool) -> int:
