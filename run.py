@@ -15,6 +15,7 @@ import argparse
 import ctypes
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,8 +86,14 @@ def serve(config: dict, started: float) -> int:
 
     manager = Manager()
     env = _child_environment()
+    web_env = {**env, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir(config)}
     for name, command in processes(config).items():
-        manager.add_process(name, shlex.join(command), env=env, cwd=str(settings.ROOT))
+        manager.add_process(
+            name,
+            shlex.join(command),
+            env=web_env if name == "web" else env,
+            cwd=str(settings.ROOT),
+        )
     watcher = threading.Thread(
         target=_announce_when_ready, args=(config, started), name="ready", daemon=True
     )
@@ -140,6 +147,16 @@ def _child_environment() -> dict[str, str]:
         env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+def _metrics_dir(config: dict) -> str:
+    """/metrics adds up every gunicorn worker's samples from files in this (emptied) folder."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    path = os.path.join(config["VAR_DIR"], "prometheus")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
 
 
 def _announce_when_ready(config: dict, started: float) -> None:
