@@ -20,6 +20,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=0, hour=2),
         "options": {"queue": "maintenance", "expires": 3 * 3600},
     },
+    # Emails whose enqueue was lost (broker down at the time) are enqueued again.
+    "requeue-unsent-email": {
+        "task": "tasks.email.requeue_unsent",
+        "schedule": 120.0,
+        "options": {"queue": "email", "expires": 110},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -52,6 +52,13 @@ def result_backend_for(redis_url: str) -> str:
     return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
+def limiter_storage_uri(redis_url: str) -> str:
+    """Flask-Limiter's spelling of a Redis URL (``unix://`` sockets are ``redis+unix://``)."""
+    if redis_url.startswith("unix://"):
+        return "redis+" + redis_url
+    return redis_url
+
+
 def load() -> dict:
     """Every setting, as a Flask config mapping. README lists each one."""
     redis_url = _env("REDIS_URL", embedded_redis_url(0))
@@ -103,6 +110,44 @@ def load() -> dict:
         "CATALOG_DOWNLOAD_TIMEOUT": float(_env("CATALOG_DOWNLOAD_TIMEOUT", "5")),
         # Size of the generated catalog used when there is neither a dataset nor a download.
         "CATALOG_FALLBACK_BOOKS": _env_int("CATALOG_FALLBACK_BOOKS", 2000),
+        # --- accounts, email, staff catalog (issue 3) ---
+        "REFRESH_TOKEN_TTL_SECONDS": _env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+        "EMAIL_VERIFICATION_TTL_SECONDS": _env_int("EMAIL_VERIFICATION_TTL_SECONDS", 48 * 3600),
+        "PASSWORD_RESET_TTL_SECONDS": _env_int("PASSWORD_RESET_TTL_SECONDS", 3600),
+        "PASSWORD_MIN_LENGTH": _env_int("PASSWORD_MIN_LENGTH", 10),
+        # Links in emails point at the frontend, which posts the token back to the API.
+        "FRONTEND_URL": _env("FRONTEND_URL", "http://localhost:3000"),
+        # Flask-Limiter (Redis storage); limit strings as in "5 per minute;20 per hour".
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", limiter_storage_uri(redis_url)),
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_KEY_PREFIX": "bookstore-limits",
+        "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "10 per minute;100 per hour"),
+        "RATE_LIMIT_REGISTER": _env("RATE_LIMIT_REGISTER", "5 per minute;50 per hour"),
+        "RATE_LIMIT_PASSWORD_RESET": _env("RATE_LIMIT_PASSWORD_RESET", "5 per minute;20 per hour"),
+        # Email: file (writes .eml under EMAIL_FILE_DIR) | smtp | ses.
+        "EMAIL_BACKEND": _env("EMAIL_BACKEND", "file"),
+        "EMAIL_FROM": _env("EMAIL_FROM", "Bookstore <no-reply@bookstore.example>"),
+        "EMAIL_FILE_DIR": _env("EMAIL_FILE_DIR", str(VAR_DIR / "mail")),
+        "SMTP_HOST": _env("SMTP_HOST", "localhost"),
+        "SMTP_PORT": _env_int("SMTP_PORT", 25),
+        "SMTP_USER": _env("SMTP_USER"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_TLS": _env_bool("SMTP_TLS", False),
+        "SMTP_TIMEOUT_SECONDS": _env_int("SMTP_TIMEOUT_SECONDS", 10),
+        # Retries of a transient email failure: base * 2**attempt seconds, at most this many.
+        "EMAIL_RETRY_BASE_SECONDS": _env_int("EMAIL_RETRY_BASE_SECONDS", 30),
+        "EMAIL_MAX_RETRIES": _env_int("EMAIL_MAX_RETRIES", 6),
+        # AWS (SES email, S3 covers); AWS_ENDPOINT_URL points boto3 at a local peer (moto).
+        "AWS_REGION": _env("AWS_REGION", "us-east-1"),
+        "AWS_ENDPOINT_URL": _env("AWS_ENDPOINT_URL"),
+        # Book covers: local (stored under COVER_DIR, served by the API) | s3 (presigned PUT).
+        "COVER_STORAGE": _env("COVER_STORAGE", "local"),
+        "COVER_DIR": _env("COVER_DIR", str(VAR_DIR / "covers")),
+        "COVER_UPLOAD_TTL_SECONDS": _env_int("COVER_UPLOAD_TTL_SECONDS", 900),
+        "COVER_MAX_BYTES": _env_int("COVER_MAX_BYTES", 5 * 1024 * 1024),
+        "S3_BUCKET": _env("S3_BUCKET", "bookstore-covers"),
+        # Public base of cover URLs in S3 mode (a CDN); default: the bucket's own URL.
+        "COVER_PUBLIC_BASE_URL": _env("COVER_PUBLIC_BASE_URL"),
         # -- Launcher (run.py, `make run`) ---------------------------------------------------
         "PORT": _env_int("PORT", 8000),
         "FLOWER_PORT": _env_int("FLOWER_PORT", 5555),

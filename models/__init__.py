@@ -1,7 +1,10 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from models.accounts import Role, User
+from models.addresses import Address
+from models.audit import AuditLog
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
+from models.credentials import LinkPurpose, OneTimeToken, RefreshToken
 from models.db import Base, session
 from models.inventory import (
     ReconciliationReport,
@@ -12,8 +15,11 @@ from models.inventory import (
     Warehouse,
 )
 from models.jobs import FailedTask, FailedTaskStatus, JobRun, JobStatus
+from models.notifications import Notification, NotificationPreference, NotificationStatus
 
 __all__ = [
+    "Address",
+    "AuditLog",
     "Author",
     "Base",
     "Book",
@@ -25,7 +31,13 @@ __all__ = [
     "Genre",
     "JobRun",
     "JobStatus",
+    "LinkPurpose",
+    "Notification",
+    "NotificationPreference",
+    "NotificationStatus",
+    "OneTimeToken",
     "ReconciliationReport",
+    "RefreshToken",
     "ReservationStatus",
     "Role",
     "Stock",

@@ -8,7 +8,10 @@ The dataset's known defects are repaired here and each repair is recorded on the
   The ISBN-10 check digit itself is ignored (23 rows carry a wrong one, yet their first
   9 digits agree with the float ``isbn13``). No ``isbn`` or a malformed one: NULL.
 - "nophoto" placeholder covers become NULL.
-- An empty ``language_code`` becomes NULL.
+- An empty ``language_code`` becomes NULL; the rest mix ISO 639-2 (``eng``, ``fre``) and
+  locale tags (``en-US``, ``en-GB``): they are normalised to ISO 639-1 (``en``, ``fr``) so
+  that one ``language=en`` filter finds every English book. Codes with no 639-1 form
+  (``fil``, ``mul``) are kept as they are.
 - ``original_publication_year`` is a float, may be empty (NULL) or negative: negative
   years are real ancient works (Homer, Plato) and are kept as negative integers (BCE).
 - ``authors`` is one ", "-separated string: split into ordered names, duplicates dropped.
@@ -167,9 +170,8 @@ def _book_from_row(
         cover_url = None
         defects.add("cover_placeholder")
 
-    language = (row.get("language_code") or "").strip() or None
-    if language is None or len(language) > LANGUAGE_MAX_LENGTH:
-        language = None
+    language = normalise_language(row.get("language_code"))
+    if language is None:
         defects.add("language_missing")
 
     year = _parse_int(row.get("original_publication_year"))
@@ -223,6 +225,41 @@ def _read_descriptions(path: Path) -> dict[int, str]:
             if source_id is not None and text:
                 result[source_id] = text
     return result
+
+
+# ISO 639-2 (bibliographic) codes seen in the dataset -> ISO 639-1.
+ISO_639_1 = {
+    "ara": "ar",
+    "dan": "da",
+    "dut": "nl",
+    "eng": "en",
+    "fre": "fr",
+    "ger": "de",
+    "ind": "id",
+    "ita": "it",
+    "jpn": "ja",
+    "nor": "no",
+    "per": "fa",
+    "pol": "pl",
+    "por": "pt",
+    "rum": "ro",
+    "rus": "ru",
+    "spa": "es",
+    "swe": "sv",
+    "tur": "tr",
+    "vie": "vi",
+    "chi": "zh",
+    "kor": "ko",
+}
+
+
+def normalise_language(code: str | None) -> str | None:
+    """``en-US``, ``eng`` and ``en`` all become ``en``; empty or overlong codes become None."""
+    code = (code or "").strip().lower()
+    if not code or len(code) > LANGUAGE_MAX_LENGTH:
+        return None
+    primary = code.split("-", 1)[0]
+    return ISO_639_1.get(primary, primary)
 
 
 def _parse_int(raw: str | None) -> int | None:

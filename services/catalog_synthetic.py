@@ -45,7 +45,7 @@ _GENRES = (
     "graphic-novels",
     "contemporary",
 )
-_LANGUAGES = ("eng",) * 16 + ("spa", "fre", "ger", "ita")
+_LANGUAGES = ("en",) * 16 + ("es", "fr", "de", "it")
 
 
 @dataclass(frozen=True)

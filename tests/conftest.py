@@ -33,7 +33,7 @@ from models import Base, db  # noqa: E402
 from tests.support.database import recreate_database  # noqa: E402
 from tests.support.workers import WorkerProcess  # noqa: E402
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.support.aws"]
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,30 @@ def register_blueprints(app: Flask) -> None:
 
 def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
-    from app.api import authors, books, failed_tasks, genres, inventory, jobs, reconciliation
+    from app.api import (
+        auth,
+        authors,
+        books,
+        books_staff,
+        covers,
+        failed_tasks,
+        genres,
+        inventory,
+        jobs,
+        me,
+        reconciliation,
+    )
 
-    return [books, genres, authors, inventory, reconciliation, jobs, failed_tasks]
+    return [
+        books,
+        genres,
+        authors,
+        books_staff,
+        covers,
+        auth,
+        me,
+        inventory,
+        reconciliation,
+        jobs,
+        failed_tasks,
+    ]

@@ -33,7 +33,9 @@ class BookListArgs(PageArgs):
         metadata={"description": "Genre slug (an unknown slug lists nothing)."},
     )
     author = fields.UUID(load_default=None, metadata={"description": "Author id."})
-    language = fields.String(load_default=None, metadata={"description": "Language code."})
+    language = fields.String(
+        load_default=None, metadata={"description": "ISO 639-1 language code, e.g. `en`."}
+    )
     price_min = fields.Integer(load_default=None, validate=validate.Range(min=0))
     price_max = fields.Integer(load_default=None, validate=validate.Range(min=0))
     in_stock = fields.Boolean(load_default=None)

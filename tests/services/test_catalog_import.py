@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from models import Author, Book, BookAuthor, BookGenre, Genre, Stock, StockMovement, Warehouse
 from services import catalog_cache
 from services.catalog_import import ImportOptions, import_catalog
-from services.catalog_sources import has_dataset, isbn13_from_isbn10
+from services.catalog_sources import has_dataset, isbn13_from_isbn10, normalise_language
 from services.catalog_synthetic import (
     GENERATED_SOURCE_ID_START,
     Commerce,
@@ -99,7 +99,7 @@ def test_import_repairs_each_defect_and_counts_it(session, tmp_path):
 
     hunger_games = book(session, 1)
     assert hunger_games.isbn13 == "9780439023481"
-    assert hunger_games.language == "eng"
+    assert hunger_games.language == "en"
     assert hunger_games.publication_year == 2008
     assert hunger_games.cover_url == goodbooks.COVER
     assert hunger_games.average_rating == Decimal("4.34")
@@ -383,3 +383,21 @@ def test_real_goodbooks_dataset_imports_with_the_documented_defect_counts(app, s
     assert summary.descriptions_attached == 1_830
     assert session.scalar(select(func.count()).select_from(Book)) == 10_000
     assert book(session, 1).isbn13 == "9780439023481"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("eng", "en"),
+        ("en-US", "en"),
+        ("en-GB", "en"),
+        ("EN", "en"),
+        ("fre", "fr"),
+        ("ger", "de"),
+        ("fil", "fil"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_language_codes_are_normalised_to_iso_639_1(raw, expected):
+    assert normalise_language(raw) == expected

@@ -17,13 +17,19 @@ class WorkerProcess:
     """A ``celery worker`` subprocess serving every queue, with the test environment."""
 
     def __init__(
-        self, celery_app, name: str = "test", concurrency: int = 2, env: dict | None = None
+        self,
+        celery_app,
+        name: str = "test",
+        concurrency: int = 2,
+        queues: tuple[str, ...] = QUEUES,
+        env: dict[str, str] | None = None,
     ) -> None:
-        """``env``: the worker's whole environment (default: this process's)."""
         self.celery_app = celery_app
-        self.env = env
         self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@%h"
         self.concurrency = concurrency
+        # A test may run a worker on a private queue with its own settings (env overrides).
+        self.queues = queues
+        self.env = env or {}
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> None:
@@ -42,14 +48,14 @@ class WorkerProcess:
                 "--concurrency",
                 str(self.concurrency),
                 "--queues",
-                ",".join(QUEUES),
+                ",".join(self.queues),
                 "--hostname",
                 self.hostname,
                 "--without-mingle",
                 "--without-gossip",
             ],
             cwd=ROOT,
-            env=os.environ.copy() if self.env is None else self.env,
+            env={**os.environ, **self.env},
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout

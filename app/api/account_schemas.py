@@ -1,0 +1,120 @@
+"""Request and response bodies of the auth and me endpoints. No schema dumps a password."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, pre_load, validate
+
+from services.passwords import MAX_LENGTH
+
+Password = fields.String(
+    required=True, load_only=True, validate=validate.Length(min=1, max=MAX_LENGTH)
+)
+
+
+class UserSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    email = fields.Email(dump_only=True)
+    name = fields.String()
+    role = fields.String(dump_only=True)
+    email_verified = fields.Function(lambda user: user.email_verified_at is not None)
+    email_verified_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class ProfileUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(max=200))
+
+
+class RegisterSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    password = Password
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+
+    @pre_load
+    def strip_email(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("email"), str):
+            return {**data, "email": data["email"].strip()}
+        return data
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(max=320))
+    password = Password
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+class RefreshTokenSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+
+
+class LinkTokenSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+
+
+class PasswordResetRequestSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(max=320))
+
+
+class PasswordResetConfirmSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    new_password = Password
+
+
+class AddressSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    line1 = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    line2 = fields.String(allow_none=True, validate=validate.Length(max=500))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    region = fields.String(allow_none=True, validate=validate.Length(max=128))
+    postal_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    country = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z]{2}$", error="Use the ISO 3166-1 alpha-2 country code, e.g. US or DE."
+        ),
+    )
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class AddressPatchSchema(AddressSchema):
+    """Any subset of the address fields (used with partial=True)."""
+
+
+class AddressListSchema(Schema):
+    items = fields.List(fields.Nested(AddressSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class NotificationPageArgsSchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class NotificationSchema(Schema):
+    id = fields.UUID()
+    template = fields.String()
+    subject = fields.String()
+    to_email = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+
+
+class NotificationListSchema(Schema):
+    items = fields.List(fields.Nested(NotificationSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class NotificationPreferencesSchema(Schema):
+    order_updates = fields.Boolean(required=True)
+    marketing = fields.Boolean(required=True)

@@ -1,0 +1,128 @@
+"""Registration, login, rotating refresh tokens, email verification and password reset."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.api.account_schemas import (
+    LinkTokenSchema,
+    LoginSchema,
+    PasswordResetConfirmSchema,
+    PasswordResetRequestSchema,
+    RefreshTokenSchema,
+    RegisterSchema,
+    TokenPairSchema,
+    UserSchema,
+)
+from app.auth import access_token_for
+from app.extensions import limiter
+from services import accounts, refresh_tokens
+from tasks.email import enqueue
+
+blp = Blueprint("auth", __name__, description="Accounts and sessions.")
+
+RATE_LIMITED = "Too many attempts from your address; wait a little and try again."
+
+
+def _limit(setting: str):
+    return limiter.limit(lambda: current_app.config[setting], error_message=RATE_LIMITED)
+
+
+def _policy() -> accounts.AccountPolicy:
+    return accounts.AccountPolicy.from_config(current_app.config)
+
+
+def _token_pair(user, refresh_token: str) -> dict:
+    return {
+        "access_token": access_token_for(user),
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
+    }
+
+
+@blp.route("/auth/register")
+class Register(MethodView):
+    @_limit("RATE_LIMIT_REGISTER")
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, UserSchema)
+    @blp.alt_response(409, description="email_taken")
+    @blp.alt_response(422, description="weak_password or validation_error")
+    @blp.alt_response(429, description="rate_limited")
+    def post(self, body):
+        """Create a customer account and send the verification email."""
+        user, notification_ids = accounts.register(
+            body["email"], body["password"], body["name"], _policy()
+        )
+        enqueue(notification_ids)
+        return user
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    @_limit("RATE_LIMIT_LOGIN")
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, description="invalid_credentials")
+    @blp.alt_response(429, description="rate_limited")
+    def post(self, body):
+        """Exchange email and password for an access token and a refresh token."""
+        user, refresh_token = accounts.login(body["email"], body["password"], _policy())
+        return _token_pair(user, refresh_token)
+
+
+@blp.route("/auth/refresh")
+class Refresh(MethodView):
+    @blp.arguments(RefreshTokenSchema)
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, description="invalid_token or token_reused")
+    def post(self, body):
+        """Rotate the refresh token: the presented one is spent, a new pair is returned."""
+        user, refresh_token = refresh_tokens.rotate(
+            body["refresh_token"], current_app.config["REFRESH_TOKEN_TTL_SECONDS"]
+        )
+        return _token_pair(user, refresh_token)
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @blp.arguments(RefreshTokenSchema)
+    @blp.response(204)
+    def post(self, body):
+        """End the session the refresh token belongs to."""
+        refresh_tokens.revoke(body["refresh_token"])
+
+
+@blp.route("/auth/verify-email")
+class VerifyEmail(MethodView):
+    @blp.arguments(LinkTokenSchema)
+    @blp.response(200, UserSchema)
+    @blp.alt_response(400, description="invalid_token")
+    def post(self, body):
+        """Confirm the email address with the token from the verification email."""
+        return accounts.verify_email(body["token"])
+
+
+@blp.route("/auth/password-reset")
+class PasswordReset(MethodView):
+    @_limit("RATE_LIMIT_PASSWORD_RESET")
+    @blp.arguments(PasswordResetRequestSchema)
+    @blp.response(202)
+    @blp.alt_response(429, description="rate_limited")
+    def post(self, body):
+        """Email a reset link if the account exists (the answer never tells)."""
+        enqueue(accounts.request_password_reset(body["email"], _policy()))
+        return {"status": "accepted"}
+
+
+@blp.route("/auth/password-reset/confirm")
+class PasswordResetConfirm(MethodView):
+    @blp.arguments(PasswordResetConfirmSchema)
+    @blp.response(204)
+    @blp.alt_response(400, description="invalid_token")
+    @blp.alt_response(422, description="weak_password")
+    def post(self, body):
+        """Set a new password with the reset token; every session is logged out."""
+        accounts.confirm_password_reset(body["token"], body["new_password"], _policy())

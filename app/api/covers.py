@@ -1,0 +1,70 @@
+"""Book covers: staff get an upload URL (presigned S3 PUT, or this API in local storage)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from app.api.books_staff import StaffBookSchema
+from app.auth import require_user, staff_required
+from services import catalog_admin, covers
+
+blp = Blueprint("covers", __name__, description="Staff: book cover uploads.")
+
+
+class CoverRequestSchema(Schema):
+    content_type = fields.String(
+        required=True, metadata={"description": "image/jpeg, image/png or image/webp"}
+    )
+
+
+class CoverUploadSchema(Schema):
+    upload_url = fields.String()
+    method = fields.String()
+    headers = fields.Dict(keys=fields.String(), values=fields.String())
+    cover_url = fields.String()
+    expires_in = fields.Integer()
+
+
+@blp.route("/books/<uuid:book_id>/cover")
+class Cover(MethodView):
+    decorators = [staff_required]
+
+    @blp.arguments(CoverRequestSchema)
+    @blp.response(201, CoverUploadSchema)
+    @blp.alt_response(404, description="not_found")
+    def post(self, body, book_id: uuid.UUID):
+        """Get a URL to PUT the cover image to (send the given headers) (staff)."""
+        return covers.start_upload(
+            require_user().id, book_id, body["content_type"], current_app.config, request.url_root
+        )
+
+
+@blp.route("/books/<uuid:book_id>/cover/upload")
+class CoverUpload(MethodView):
+    @blp.response(200, StaffBookSchema)
+    @blp.alt_response(400, description="invalid_token")
+    def put(self, book_id: uuid.UUID):
+        """Local storage only: the raw image body, authorised by the token in the URL."""
+        # Refuse oversized bodies (413) before reading them into memory.
+        request.max_content_length = current_app.config["COVER_MAX_BYTES"]
+        book = covers.store_local_upload(
+            book_id,
+            request.args.get("token", ""),
+            request.mimetype,
+            request.get_data(cache=False),
+            current_app.config,
+        )
+        return catalog_admin.snapshot(book)
+
+
+@blp.route("/covers/<string:name>")
+class CoverFile(MethodView):
+    def get(self, name: str):
+        """A cover image stored locally."""
+        path, content_type = covers.local_cover(name, current_app.config)
+        return send_file(path, mimetype=content_type, max_age=86400)

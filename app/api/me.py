@@ -1,0 +1,103 @@
+"""The signed-in user: profile, address book, notifications and their preferences."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.api.account_schemas import (
+    AddressListSchema,
+    AddressPatchSchema,
+    AddressSchema,
+    NotificationListSchema,
+    NotificationPageArgsSchema,
+    NotificationPreferencesSchema,
+    ProfileUpdateSchema,
+    UserSchema,
+)
+from app.auth import login_required, require_user
+from services import accounts, addresses, notifications
+
+blp = Blueprint("me", __name__, description="The signed-in user.")
+
+
+@blp.route("/me")
+class Me(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, UserSchema)
+    def get(self):
+        """Your profile."""
+        return require_user()
+
+    @blp.arguments(ProfileUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, body):
+        """Change your profile (name)."""
+        return accounts.update_profile(require_user(), name=body.get("name"))
+
+
+@blp.route("/me/addresses")
+class Addresses(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, AddressListSchema)
+    def get(self):
+        """Your address book."""
+        return {"items": addresses.list_for(require_user()), "next_cursor": None}
+
+    @blp.arguments(AddressSchema)
+    @blp.response(201, AddressSchema)
+    def post(self, body):
+        """Add an address."""
+        return addresses.create(require_user(), body)
+
+
+@blp.route("/me/addresses/<uuid:address_id>")
+class AddressById(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(AddressPatchSchema(partial=True))
+    @blp.response(200, AddressSchema)
+    @blp.alt_response(404, description="not_found (also for another user's address)")
+    def patch(self, body, address_id: uuid.UUID):
+        """Change one of your addresses."""
+        return addresses.update(require_user(), address_id, body)
+
+    @blp.response(204)
+    @blp.alt_response(404, description="not_found (also for another user's address)")
+    def delete(self, address_id: uuid.UUID):
+        """Delete one of your addresses."""
+        addresses.delete(require_user(), address_id)
+
+
+@blp.route("/me/notifications")
+class Notifications(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(NotificationPageArgsSchema, location="query")
+    @blp.response(200, NotificationListSchema)
+    def get(self, args):
+        """The emails sent (or being sent) to you, newest first, with their status."""
+        items, next_cursor = notifications.list_for_user(
+            require_user(), args["limit"], args.get("cursor")
+        )
+        return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/me/notification-preferences")
+class NotificationPreferences(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, NotificationPreferencesSchema)
+    def get(self):
+        """Which non-essential emails you receive."""
+        return notifications.get_preferences(require_user())
+
+    @blp.arguments(NotificationPreferencesSchema)
+    @blp.response(200, NotificationPreferencesSchema)
+    def put(self, body):
+        """Choose which non-essential emails you receive (account emails always go)."""
+        return notifications.set_preferences(require_user(), body)
