@@ -32,4 +32,4 @@ import: venv         ## (re)import the catalog into the configured database
 	$(BIN)/python run.py --import-only
 
 clean:
-	rm -rf $(VENV) var/pgdata var/redis.* var/mail
+	rm -rf $(VENV) var/pgdata var/redis.* var/mail var/celerybeat-schedule*

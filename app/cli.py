@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 db_cli = AppGroup("db", help="Database schema.")
+catalog_cli = AppGroup("catalog", help="The book catalog.")
 
 
 @db_cli.command("upgrade")
@@ -47,6 +51,86 @@ def create_staff(email: str, admin: bool, name: str, password: str) -> None:
     click.echo(f"{user.email} is now {user.role} (id {user.id})")
 
 
+@catalog_cli.command("import")
+@click.option(
+    "--dataset",
+    "dataset_dir",
+    type=click.Path(file_okay=False),
+    help="goodbooks folder (default: CATALOG_DATASET_DIR).",
+)
+@click.option(
+    "--download-url",
+    help="Where to fetch books.csv when there is no dataset (default: CATALOG_DOWNLOAD_URL;"
+    ' "" disables the download).',
+)
+@click.option(
+    "--generate",
+    type=click.IntRange(min=1),
+    help="Add N synthetic books (source ids 1,000,001..) instead of reading any dataset.",
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the catalog has any book.")
+@click.option("--batch-size", type=click.IntRange(100, 50_000), default=2_000, show_default=True)
+def catalog_import(
+    dataset_dir: str | None,
+    download_url: str | None,
+    generate: int | None,
+    if_empty: bool,
+    batch_size: int,
+) -> None:
+    """Import the catalog; a second run changes nothing.
+
+    \b
+    Source, first that works:
+      1. the goodbooks folder (--dataset or CATALOG_DATASET_DIR) holding books.csv
+         (book_genres.csv and book_descriptions.csv are used when present);
+      2. a books.csv downloaded earlier into VAR_DIR/downloads/goodbooks;
+      3. downloading books.csv from --download-url / CATALOG_DOWNLOAD_URL (short timeout);
+      4. CATALOG_FALLBACK_BOOKS generated books (Faker, seeded: the same on every run).
+    Prices, page counts and stock are derived from each book's source id; books already
+    stored (by source id) are left alone. Negative publication years (ancient works) are
+    kept as negative years; placeholder covers, missing languages and ISBNs become NULL.
+    """
+    from models import db
+    from services.catalog_import import ImportOptions, NoDefaultWarehouse, import_catalog
+
+    config = current_app.config
+    options = ImportOptions(
+        dataset_dir=dataset_dir or config["CATALOG_DATASET_DIR"],
+        download_url=config["CATALOG_DOWNLOAD_URL"] if download_url is None else download_url,
+        download_dir=Path(config["VAR_DIR"]) / "downloads" / "goodbooks",
+        download_timeout=config["CATALOG_DOWNLOAD_TIMEOUT"],
+        fallback_books=config["CATALOG_FALLBACK_BOOKS"],
+        generate=generate,
+        if_empty=if_empty,
+        currency=config["DEFAULT_CURRENCY"],
+        batch_size=batch_size,
+    )
+    try:
+        summary = import_catalog(db.session, options, progress=_ProgressLines())
+    except NoDefaultWarehouse as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        db.session.remove()
+    for line in summary.lines():
+        click.echo(line)
+
+
+class _ProgressLines:
+    """Prints "books done/total" about every tenth of the way (readable in logs, unlike a bar)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.printed = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if done == self.printed or (done < total and done - self.printed < max(total // 10, 1)):
+            return
+        self.printed = done
+        elapsed = time.perf_counter() - self.started
+        click.echo(f"  {done:>9,} / {total:,} books  ({elapsed:.1f} s)")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(catalog_cli)
     app.cli.add_command(users_cli)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BOOKSTORE_VAR_DIR", ROOT / "var"))
@@ -27,16 +28,28 @@ def _env_bool(name: str, default: bool) -> bool:
     return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
 
-def embedded_database_url() -> str:
-    return f"postgresql+psycopg://postgres@/postgres?host={EMBEDDED_PG_DIR}"
+def embedded_database_url(socket_dir: Path = EMBEDDED_PG_DIR) -> str:
+    """pgserver listens on a unix socket only (in its data directory unless that path is
+    too long for a socket, see config/embedded.py)."""
+    return f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
 
 
-def embedded_redis_url(db: int = 0) -> str:
-    return f"unix://{EMBEDDED_REDIS_SOCKET}?db={db}"
+def embedded_redis_url(db: int = 0, socket: Path = EMBEDDED_REDIS_SOCKET) -> str:
+    return f"unix://{socket}?db={db}"
 
 
-def embedded_broker_url() -> str:
-    return f"redis+socket://{EMBEDDED_REDIS_SOCKET}?virtual_host=1"
+def embedded_broker_url(socket: Path = EMBEDDED_REDIS_SOCKET) -> str:
+    # kombu's redis transport over a unix socket; the Redis database is the virtual host.
+    return f"redis+socket://{socket}?virtual_host=1"
+
+
+def result_backend_for(redis_url: str) -> str:
+    """Celery's Redis result backend spells a unix-socket Redis ``redis+socket://``."""
+    if not redis_url.startswith("unix://"):
+        return redis_url
+    parts = urlsplit(redis_url)
+    db = parse_qs(parts.query).get("db", ["0"])[0]
+    return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
 def limiter_storage_uri(redis_url: str) -> str:
@@ -58,13 +71,15 @@ def load() -> dict:
         "DATABASE_POOL_SIZE": _env_int("DATABASE_POOL_SIZE", 5),
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": _env("CELERY_BROKER_URL", embedded_broker_url()),
-        "CELERY_RESULT_BACKEND": _env("CELERY_RESULT_BACKEND", redis_url),
+        "CELERY_RESULT_BACKEND": _env("CELERY_RESULT_BACKEND", result_backend_for(redis_url)),
         "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
         "CATALOG_DATASET_DIR": _env(
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
         ),
         "CATALOG_CACHE_SECONDS": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # How long a cached catalog page may show availability older than the last stock move.
+        "CATALOG_STOCK_STALENESS_SECONDS": float(_env("CATALOG_STOCK_STALENESS_SECONDS", "2")),
         "DEFAULT_CURRENCY": _env("DEFAULT_CURRENCY", "USD"),
         "VAR_DIR": str(VAR_DIR),
         # flask-smorest / OpenAPI
@@ -83,6 +98,18 @@ def load() -> dict:
         "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "bookstore:",
         "CACHE_DEFAULT_TIMEOUT": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # Catalog read API (books, genres, authors): browsers and proxies may reuse a
+        # catalog answer this long (Cache-Control max-age); ETags revalidate after that.
+        "CATALOG_HTTP_MAX_AGE_SECONDS": _env_int("CATALOG_HTTP_MAX_AGE_SECONDS", 30),
+        # --- Catalog import (flask catalog import) ---
+        # Where books.csv is fetched from when CATALOG_DATASET_DIR is missing; empty disables.
+        "CATALOG_DOWNLOAD_URL": _env(
+            "CATALOG_DOWNLOAD_URL",
+            "https://raw.githubusercontent.com/zygmuntz/goodbooks-10k/master/books.csv",
+        ),
+        "CATALOG_DOWNLOAD_TIMEOUT": float(_env("CATALOG_DOWNLOAD_TIMEOUT", "5")),
+        # Size of the generated catalog used when there is neither a dataset nor a download.
+        "CATALOG_FALLBACK_BOOKS": _env_int("CATALOG_FALLBACK_BOOKS", 2000),
         # --- accounts, email, staff catalog (issue 3) ---
         "REFRESH_TOKEN_TTL_SECONDS": _env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
         "EMAIL_VERIFICATION_TTL_SECONDS": _env_int("EMAIL_VERIFICATION_TTL_SECONDS", 48 * 3600),
@@ -121,6 +148,11 @@ def load() -> dict:
         "S3_BUCKET": _env("S3_BUCKET", "bookstore-covers"),
         # Public base of cover URLs in S3 mode (a CDN); default: the bucket's own URL.
         "COVER_PUBLIC_BASE_URL": _env("COVER_PUBLIC_BASE_URL"),
+        # -- Launcher (run.py, `make run`) ---------------------------------------------------
+        "PORT": _env_int("PORT", 8000),
+        "FLOWER_PORT": _env_int("FLOWER_PORT", 5555),
+        "WEB_CONCURRENCY": _env_int("WEB_CONCURRENCY", 2),
+        "WORKER_CONCURRENCY": _env_int("WORKER_CONCURRENCY", 2),
         # --- Cart, pricing, checkout, payments and orders (issue 4, h5) ---
         "CART_TTL_SECONDS": _env_int("CART_TTL_SECONDS", 7 * 24 * 3600),
         # A placed order holds its stock this long while unpaid, then expires.

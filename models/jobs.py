@@ -60,6 +60,9 @@ class FailedTask(Base):
     args: Mapped[list] = mapped_column(JSON, default=list)
     kwargs: Mapped[dict] = mapped_column(JSON, default=dict)
     queue: Mapped[str | None] = mapped_column(String(64))
+    # What the message carried beyond its arguments, so a re-driven step continues its
+    # flow: {"chain": [...remaining steps], "link": [...], "link_error": [...]}.
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
     exception: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
     failed_at: Mapped[datetime] = mapped_column(server_default=func.now())

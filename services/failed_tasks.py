@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from models import FailedTask, FailedTaskStatus, db
-from services.cursor_pages import Page, decode_cursor, encode_cursor
-from services.errors import Conflict, InvalidCursor, NotFound
+from services.cursor_pages import Page, newest_first
+from services.errors import Conflict, NotFound
 
 MAX_TRACEBACK_LENGTH = 8000
 MAX_EXCEPTION_LENGTH = 2000
@@ -30,9 +30,11 @@ def record_failure(
     queue: str | None,
     exception: str,
     traceback: str | None,
+    options: dict | None = None,
 ) -> None:
     """Store a failure in its own transaction (committed here); a second report of the same
-    task id is ignored. The traceback keeps its last lines when it is long."""
+    task id is ignored. The traceback keeps its last lines when it is long. ``options``
+    holds the rest of the message a re-send needs (remaining chain, callbacks)."""
     if traceback and len(traceback) > MAX_TRACEBACK_LENGTH:
         traceback = "...\n" + traceback[-MAX_TRACEBACK_LENGTH:]
     with db.session_factory() as own:
@@ -45,6 +47,7 @@ def record_failure(
                 args=list(args or []),
                 kwargs=dict(kwargs or {}),
                 queue=queue,
+                options=dict(options or {}),
                 exception=exception[:MAX_EXCEPTION_LENGTH],
                 traceback=traceback,
                 status=FailedTaskStatus.FAILED,
@@ -56,22 +59,10 @@ def record_failure(
 
 def failed_tasks(status: str | None = None, limit: int = 20, cursor: str | None = None) -> Page:
     """Failed tasks, newest first, optionally only those with ``status``."""
-    query = select(FailedTask).order_by(FailedTask.failed_at.desc(), FailedTask.id.desc())
+    query = select(FailedTask)
     if status:
         query = query.where(FailedTask.status == status)
-    if cursor:
-        failed_at, last_id = decode_cursor("failed", cursor, 2)
-        try:
-            key = (datetime.fromisoformat(failed_at), uuid.UUID(last_id))
-        except (TypeError, ValueError) as exc:
-            raise InvalidCursor() from exc
-        query = query.where(tuple_(FailedTask.failed_at, FailedTask.id) < key)
-    rows = db.session.scalars(query.limit(limit + 1)).all()
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor("failed", [last.failed_at.isoformat(), str(last.id)])
-    return Page(list(rows[:limit]), next_cursor)
+    return newest_first(query, FailedTask.failed_at, FailedTask.id, "failed", limit, cursor)
 
 
 def lock_for_retry(failed_id: uuid.UUID) -> FailedTask:

@@ -11,7 +11,8 @@ order, and every change of ``on_hand`` or ``reserved`` writes one ledger row
 Stock rows are always locked (SELECT ... FOR UPDATE) in (book_id, warehouse_id) order, so
 concurrent orders wait for each other instead of deadlocking or overselling.
 
-After committing a change that affects availability, call ``services.catalog_cache.invalidate()``.
+After committing a change that affects availability, call
+``services.catalog_cache.stock_changed()``.
 """
 
 from __future__ import annotations

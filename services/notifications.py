@@ -6,24 +6,25 @@ must send a message from inside their own task use ``send_once()``."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from models import Notification, NotificationPreference, NotificationStatus, User, db
+from services.cursor_pages import newest_first
 from services.email import PermanentEmailError, TransientEmailError, build_backend, render
 from services.email.rendering import UnknownTemplate, subject_of
-from services.errors import InvalidCursor
 
 log = logging.getLogger(__name__)
 
-# Account mail goes out whatever the preferences say.
-ESSENTIAL_TEMPLATES = frozenset({"verify_email", "password_reset"})
+# Account mail and operational staff alerts go out whatever the preferences say.
+ESSENTIAL_TEMPLATES = frozenset(
+    {"verify_email", "password_reset", "low_stock_alert", "stock_drift_alert"}
+)
 # Template name prefix -> the preference that governs it; unknown prefixes count as order mail.
 PREFERENCE_BY_PREFIX = {
     "order": "order_updates",
@@ -207,33 +208,10 @@ def list_for_user(
 ) -> tuple[list[Notification], str | None]:
     """One page of the user's notifications, newest first, and the cursor of the next page."""
     query = select(Notification).where(Notification.user_id == user.id)
-    if cursor:
-        created_at, last_id = _decode_cursor(cursor)
-        query = query.where(
-            tuple_(Notification.created_at, Notification.id) < tuple_(created_at, last_id)
-        )
-    rows = list(
-        db.session.scalars(
-            query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
-        )
+    page = newest_first(
+        query, Notification.created_at, Notification.id, "notifications", limit, cursor
     )
-    page = rows[:limit]
-    next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
-    return page, next_cursor
-
-
-def _encode_cursor(notification: Notification) -> str:
-    raw = f"{notification.created_at.isoformat()}|{notification.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, last_id = base64.urlsafe_b64decode(padded).decode().split("|")
-        return datetime.fromisoformat(created_at), uuid.UUID(last_id)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor() from exc
+    return page.items, page.next_cursor
 
 
 def get_preferences(user: User) -> NotificationPreference:

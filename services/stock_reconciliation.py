@@ -24,8 +24,8 @@ from models import (
     StockReservation,
     db,
 )
-from services.cursor_pages import Page, decode_cursor, encode_cursor
-from services.errors import InvalidCursor, NotFound
+from services.cursor_pages import Page, newest_first
+from services.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -165,22 +165,14 @@ def _repair(stock: Stock, ledger_on_hand: int, ledger_reserved: int, held: int) 
 
 def reports(limit: int = 20, cursor: str | None = None) -> Page:
     """Reconciliation reports, newest first."""
-    query = select(ReconciliationReport).order_by(
-        ReconciliationReport.started_at.desc(), ReconciliationReport.id.desc()
+    return newest_first(
+        select(ReconciliationReport),
+        ReconciliationReport.started_at,
+        ReconciliationReport.id,
+        "reconciliation",
+        limit,
+        cursor,
     )
-    if cursor:
-        started_at, last_id = decode_cursor("reconciliation", cursor, 2)
-        try:
-            key = (datetime.fromisoformat(started_at), uuid.UUID(last_id))
-        except (TypeError, ValueError) as exc:
-            raise InvalidCursor() from exc
-        query = query.where(tuple_(ReconciliationReport.started_at, ReconciliationReport.id) < key)
-    rows = db.session.scalars(query.limit(limit + 1)).all()
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor("reconciliation", [last.started_at.isoformat(), str(last.id)])
-    return Page(list(rows[:limit]), next_cursor)
 
 
 def report(report_id: uuid.UUID) -> ReconciliationReport:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+import redis
 from celery import shared_task
+from flask import current_app
 
 
 @shared_task(name="tasks.diagnostics.echo")
@@ -27,3 +29,16 @@ def flaky(self, message: str, failures: int) -> str:
     if self.request.retries < failures:
         raise self.retry(countdown=0)
     return message
+
+
+@shared_task(name="tasks.diagnostics.fail_until")
+def fail_until(flag: str) -> str:
+    """Fails until the Redis key ``diagnostics:<flag>`` exists: lets an operator (or a test)
+    fix the cause of a failure, re-drive the step and see its chain continue."""
+    client = redis.Redis.from_url(current_app.config["REDIS_URL"])
+    try:
+        if not client.exists(f"diagnostics:{flag}"):
+            raise RuntimeError(f"flag {flag!r} is not set")
+    finally:
+        client.close()
+    return flag

@@ -23,6 +23,13 @@ def record_failed_task(
         return
     delivery = getattr(sender.request, "delivery_info", None) or {}
     queue = delivery.get("routing_key") or _routed_queue(sender)
+    request = sender.request
+    # The steps after this one in its chain, and its callbacks: re-driving it continues them.
+    options = {
+        "chain": getattr(request, "chain", None),
+        "link": getattr(request, "callbacks", None),
+        "link_error": getattr(request, "errbacks", None),
+    }
     try:
         failed_tasks.record_failure(
             task_name=name,
@@ -32,6 +39,7 @@ def record_failed_task(
             queue=queue,
             exception=f"{type(exception).__name__}: {exception}",
             traceback=str(einfo) if einfo else None,
+            options={name: value for name, value in options.items() if value},
         )
     except Exception:
         # The store being down must not hide the original failure (still in the logs).

@@ -21,11 +21,14 @@ def _resource_modules():
     """Resource blueprints under /api/v1, in the order they appear in the docs."""
     from app.api import (
         auth,
+        authors,
+        books,
         books_staff,
         cart,
         checkout,
         covers,
         failed_tasks,
+        genres,
         inventory,
         jobs,
         me,
@@ -35,10 +38,13 @@ def _resource_modules():
     )
 
     return [
-        auth,
-        me,
+        books,
+        genres,
+        authors,
         books_staff,
         covers,
+        auth,
+        me,
         cart,
         checkout,
         orders,

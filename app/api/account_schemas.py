@@ -93,7 +93,7 @@ class AddressListSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-class PageArgsSchema(Schema):
+class NotificationPageArgsSchema(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(validate=validate.Length(max=200))
 

@@ -43,6 +43,7 @@ class FailedTaskSchema(Schema):
     args = fields.List(fields.Raw())
     kwargs = fields.Dict()
     queue = fields.String(allow_none=True)
+    options = fields.Dict(metadata={"description": "Remaining chain and callbacks."})
     exception = fields.String()
     traceback = fields.String(allow_none=True)
     failed_at = fields.DateTime()

@@ -31,6 +31,10 @@ class StaffBookInSchema(Schema):
         validate=validate.Range(min=0, error="The price must be 0 or more (minor units)."),
     )
     currency = fields.String(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
+    status = fields.String(
+        validate=validate.OneOf(["active", "archived"]),
+        metadata={"description": "archived books leave browsing; set active to restore"},
+    )
     genres = fields.List(fields.String(), metadata={"description": "genre slugs"})
     author_ids = fields.List(fields.UUID())
     author_names = fields.List(
@@ -59,20 +63,20 @@ class StaffBookSchema(Schema):
     genres = fields.List(fields.String())
 
 
-class GenreInSchema(Schema):
+class StaffGenreInSchema(Schema):
     slug = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
-class GenreSchema(GenreInSchema):
+class StaffGenreSchema(StaffGenreInSchema):
     id = fields.UUID(dump_only=True)
 
 
-class AuthorInSchema(Schema):
+class StaffAuthorInSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=300))
 
 
-class AuthorSchema(AuthorInSchema):
+class StaffAuthorSchema(StaffAuthorInSchema):
     id = fields.UUID(dump_only=True)
 
 
@@ -114,8 +118,8 @@ class StaffBookById(MethodView):
 class StaffGenres(MethodView):
     decorators = [staff_required]
 
-    @blp.arguments(GenreInSchema)
-    @blp.response(201, GenreSchema)
+    @blp.arguments(StaffGenreInSchema)
+    @blp.response(201, StaffGenreSchema)
     @blp.alt_response(409, description="genre_exists")
     def post(self, body):
         """Add a genre (staff)."""
@@ -126,8 +130,8 @@ class StaffGenres(MethodView):
 class StaffAuthors(MethodView):
     decorators = [staff_required]
 
-    @blp.arguments(AuthorInSchema)
-    @blp.response(201, AuthorSchema)
+    @blp.arguments(StaffAuthorInSchema)
+    @blp.response(201, StaffAuthorSchema)
     @blp.alt_response(409, description="author_exists")
     def post(self, body):
         """Add an author (staff)."""

@@ -50,6 +50,8 @@ class CoverUpload(MethodView):
     @blp.alt_response(400, description="invalid_token")
     def put(self, book_id: uuid.UUID):
         """Local storage only: the raw image body, authorised by the token in the URL."""
+        # Refuse oversized bodies (413) before reading them into memory.
+        request.max_content_length = current_app.config["COVER_MAX_BYTES"]
         book = covers.store_local_upload(
             book_id,
             request.args.get("token", ""),

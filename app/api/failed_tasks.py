@@ -53,6 +53,10 @@ class RetryFailedTask(MethodView):
                 kwargs=failed.kwargs,
                 queue=failed.queue or None,
                 task_id=new_task_id,
+                # The rest of its chain and its callbacks, as the original message had them.
+                chain=failed.options.get("chain"),
+                link=failed.options.get("link"),
+                link_error=failed.options.get("link_error"),
             )
         except Exception:
             log.exception("re-sending failed task %s", failed.id)

@@ -55,7 +55,7 @@ class BookStock(MethodView):
             actor_id=require_user().id,
         )
         db.session.commit()
-        catalog_cache.invalidate()
+        catalog_cache.stock_changed()
         return inventory_queries.stock_level(book_id, body["warehouse"])
 
 
@@ -77,7 +77,7 @@ class Adjustments(MethodView):
             warehouse_code=body["warehouse"],
         )
         db.session.commit()
-        catalog_cache.invalidate()
+        catalog_cache.stock_changed()
         return inventory_queries.stock_level(book_id, body["warehouse"])
 
 

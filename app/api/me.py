@@ -12,8 +12,8 @@ from app.api.account_schemas import (
     AddressPatchSchema,
     AddressSchema,
     NotificationListSchema,
+    NotificationPageArgsSchema,
     NotificationPreferencesSchema,
-    PageArgsSchema,
     ProfileUpdateSchema,
     UserSchema,
 )
@@ -77,7 +77,7 @@ class AddressById(MethodView):
 class Notifications(MethodView):
     decorators = [login_required]
 
-    @blp.arguments(PageArgsSchema, location="query")
+    @blp.arguments(NotificationPageArgsSchema, location="query")
     @blp.response(200, NotificationListSchema)
     def get(self, args):
         """The emails sent (or being sent) to you, newest first, with their status."""

@@ -1,7 +1,7 @@
 """carts orders payments promotions outbox
 
 Revision ID: 0004
-Revises: 0003, 0005 (was 0002; also merges the accounts and inventory branches of the history)
+Revises: 0005 (was 0002; re-chained after the accounts and inventory revisions)
 Create Date: 2026-11-21 23:32:02.628022
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | tuple[str, ...] | None = ("0003", "0005")
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """inventory reservations, job runs, failed tasks, reconciliation reports
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-21 23:31:25.916535
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("args", sa.JSON(), nullable=False),
         sa.Column("kwargs", sa.JSON(), nullable=False),
         sa.Column("queue", sa.String(length=64), nullable=True),
+        sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("exception", sa.Text(), nullable=False),
         sa.Column("traceback", sa.Text(), nullable=True),
         sa.Column(

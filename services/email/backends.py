@@ -6,6 +6,7 @@ recipient); the notification service records both."""
 
 from __future__ import annotations
 
+import functools
 import os
 import smtplib
 import uuid
@@ -139,5 +140,11 @@ def build_backend(config: Mapping) -> EmailBackend:
             int(config.get("SMTP_TIMEOUT_SECONDS", 10)),
         )
     if kind == "ses":
-        return SesBackend(config["AWS_REGION"], config.get("AWS_ENDPOINT_URL"))
+        return _ses_backend(config["AWS_REGION"], config.get("AWS_ENDPOINT_URL"))
     raise ValueError(f"EMAIL_BACKEND must be file, smtp or ses, not {kind!r}")
+
+
+@functools.lru_cache(maxsize=8)
+def _ses_backend(region: str, endpoint_url: str | None) -> SesBackend:
+    # A boto3 client is costly to build and safe to share between threads: one per process.
+    return SesBackend(region, endpoint_url)

@@ -146,6 +146,10 @@ def test_delete_archives_the_book(client, staff):
     assert db.session.get(Book, book.id).status == "archived"
     assert [e.action for e in audit_rows(book.id)] == ["archive"]
 
+    restored = client.patch(f"/api/v1/books/{book.id}", headers=staff[1], json={"status": "active"})
+    assert restored.status_code == 200 and restored.json["status"] == "active"
+    assert [e.action for e in audit_rows(book.id)] == ["archive", "update"]
+
 
 def test_unknown_book_is_404(client, staff):
     response = client.patch(f"/api/v1/books/{uuid.uuid4()}", headers=staff[1], json={"title": "x"})
@@ -183,3 +187,19 @@ def test_customers_get_403_and_anonymous_callers_401(client, app, method, path, 
     db.session.expire_all()
     assert db.session.get(Book, book.id).price_cents == 700
     assert audit_rows(book.id) == []
+
+
+def test_staff_changes_show_up_in_the_public_catalog_at_once(client, staff, genre):
+    created = client.post("/api/v1/books", headers=staff[1], json=new_book()).json
+    url = f"/api/v1/books/{created['id']}"
+    before = client.get(url)
+    assert before.status_code == 200 and before.json["price_cents"] == 1599
+    assert before.json["genres"] == ["science-fiction"]
+
+    client.patch(url, headers=staff[1], json={"price_cents": 999})
+    assert client.get(url).json["price_cents"] == 999  # not the cached 1599
+
+    client.delete(url, headers=staff[1])
+    assert client.get(url).status_code == 404
+    listed = client.get("/api/v1/books").json["items"]
+    assert created["id"] not in [item["id"] for item in listed]

@@ -62,6 +62,18 @@ def test_local_upload_refuses_a_forged_token_and_a_wrong_type(client, app, local
     assert not local_covers.exists() or not any(local_covers.iterdir())
 
 
+def test_an_oversized_upload_is_413(client, app, local_covers, monkeypatch):
+    monkeypatch.setitem(app.config, "COVER_MAX_BYTES", 100)
+    book = make_book()
+    headers = auth_headers(app, make_user(role=Role.STAFF))
+    upload = client.post(
+        f"/api/v1/books/{book.id}/cover", headers=headers, json={"content_type": "image/png"}
+    ).json
+    response = client.put(upload["upload_url"], data=PNG, headers=upload["headers"])
+    assert response.status_code == 413
+    assert response.json["error"] == "payload_too_large"
+
+
 def test_unsupported_image_types_are_422(client, app):
     book = make_book()
     response = client.post(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+import redis
+from celery import chain
 from sqlalchemy import select
 
 from models import FailedTask, Role, db
-from tasks.diagnostics import fail, flaky
+from tasks.diagnostics import echo, fail, fail_until, flaky
+from tests.conftest import TEST_REDIS_URL
 from tests.factories import auth_headers, make_user
 from tests.support.waiting import wait_for
 
@@ -71,3 +76,27 @@ def test_a_task_that_exhausts_its_retries_is_stored_once(app, worker, committed)
     assert record.exception.startswith("MaxRetriesExceededError")
     db.session.rollback()
     assert len(db.session.scalars(select(FailedTask)).all()) == 1
+
+
+def test_a_re_driven_step_continues_its_chain(app, worker, committed):
+    # Given a two-step chain whose first step fails (its cause not fixed yet)
+    flag = f"flag-{uuid.uuid4().hex[:8]}"
+    flow = chain(fail_until.si(flag), echo.si({"trail": []}, "after the fix")).apply_async()
+    first_step_id = flow.parent.id
+    record = wait_for(lambda: failed_record(first_step_id))
+    assert [step["task"] for step in record.options["chain"]] == ["tasks.diagnostics.echo"]
+
+    # When the cause is fixed and an operator re-drives the failed step
+    redis.Redis.from_url(TEST_REDIS_URL).set(f"diagnostics:{flag}", 1)
+    staff = auth_headers(app, make_user(role=Role.STAFF))
+    response = app.test_client().post(
+        f"/api/v1/admin/failed-tasks/{record.id}/retry", headers=staff
+    )
+    assert response.status_code == 202
+
+    # Then the rest of the chain runs too: Celery had marked the second step failed along
+    # with the first; now it succeeds under its original id
+    celery_app = app.extensions["celery"]
+    wait_for(lambda: celery_app.AsyncResult(flow.id).state == "SUCCESS")
+    result = celery_app.AsyncResult(flow.id).result
+    assert [hop["stamp"] for hop in result["trail"]] == ["after the fix"]

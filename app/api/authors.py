@@ -1,0 +1,50 @@
+"""Authors: search by name and author detail with their books."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.api.catalog_http import catalog_response
+from app.api.catalog_schemas import AuthorDetailSchema, AuthorPageSchema, AuthorSearchArgs
+from services import catalog
+
+blp = Blueprint("authors", __name__, description="Authors of the catalog.")
+
+
+@blp.route("/authors")
+class Authors(MethodView):
+    @blp.arguments(AuthorSearchArgs, location="query")
+    @blp.response(200, AuthorPageSchema)
+    @blp.alt_response(400, description="`invalid_cursor`: forged or malformed cursor.")
+    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
+    def get(self, args):
+        """Authors by name; `q` keeps those whose name contains it (any case)."""
+
+        def produce():
+            page = catalog.search_authors(
+                args["q"],
+                limit=args["limit"],
+                cursor=args["cursor"],
+                secret=current_app.config["SECRET_KEY"],
+            )
+            return AuthorPageSchema().dump(page)
+
+        return catalog_response("authors", args, produce)
+
+
+@blp.route("/authors/<uuid:author_id>")
+class AuthorById(MethodView):
+    @blp.response(200, AuthorDetailSchema)
+    @blp.alt_response(404, description="`not_found`: no author with this id.")
+    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
+    def get(self, author_id: uuid.UUID):
+        """One author with their best-selling active books."""
+        return catalog_response(
+            "author",
+            {"id": author_id},
+            lambda: AuthorDetailSchema().dump(catalog.get_author(author_id)),
+        )

@@ -1,0 +1,256 @@
+"""``make run``: the whole system with one command.
+
+Starts the embedded PostgreSQL and Redis for whichever of DATABASE_URL, REDIS_URL and
+CELERY_BROKER_URL the environment does not set, applies the migrations, seeds the catalog when
+it is empty, then runs (with honcho) gunicorn, one Celery worker serving every queue, Celery
+beat and Flower. Ctrl-C or SIGTERM stops the processes, then the embedded services.
+
+``run.py --import-only`` (``make import``) (re)imports the catalog into the configured database
+and stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from config import settings
+from config.embedded import EmbeddedServices
+
+READY_TIMEOUT_SECONDS = 180.0
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+STOPPED_BY_SIGNAL = (130, 143)  # honcho's return code after SIGINT / SIGTERM
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--import-only", action="store_true", help="(re)import the catalog, then stop"
+    )
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # clean stop before honcho takes over
+    _become_subreaper()
+    services = EmbeddedServices()
+    try:
+        os.environ.update(services.start())
+        config = settings.load()
+        say(f"database  {_safe(config['DATABASE_URL'])}")
+        say(f"broker    {_safe(config['CELERY_BROKER_URL'])}")
+        say(f"redis     {_safe(config['REDIS_URL'])}")
+        from models.schema import upgrade
+
+        upgrade(config["DATABASE_URL"])
+        say("migrations applied")
+        if args.import_only:
+            return import_catalog(if_empty=False)
+        if _catalog_is_empty(config["DATABASE_URL"]):
+            import_catalog(if_empty=True)
+        else:
+            say("catalog already seeded")
+        return serve(config, started)
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        say("stopping the embedded services")
+        services.stop()
+        _reap_orphans()
+        say("stopped")
+
+
+def import_catalog(if_empty: bool) -> int:
+    """``flask catalog import`` in a child process with the exported URLs."""
+    if not _catalog_command_exists():
+        say("WARNING: no `flask catalog import` command in this version: catalog not seeded")
+        return 0
+    command = [*FLASK, "catalog", "import", *(["--if-empty"] if if_empty else [])]
+    returncode = subprocess.call(command, cwd=settings.ROOT)
+    if returncode:
+        say(f"WARNING: the catalog import failed (exit {returncode}); starting anyway")
+    return returncode
+
+
+def serve(config: dict, started: float) -> int:
+    from honcho.manager import Manager
+
+    manager = Manager()
+    env = _child_environment()
+    web_env = {**env, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir(config)}
+    for name, command in processes(config).items():
+        manager.add_process(
+            name,
+            shlex.join(command),
+            env=web_env if name == "web" else env,
+            cwd=str(settings.ROOT),
+        )
+    watcher = threading.Thread(
+        target=_announce_when_ready, args=(config, started), name="ready", daemon=True
+    )
+    watcher.start()
+    manager.loop()  # returns once every process has stopped
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    return 0 if manager.returncode in STOPPED_BY_SIGNAL else (manager.returncode or 0)
+
+
+def processes(config: dict) -> dict[str, list[str]]:
+    """The commands honcho runs (each in the foreground, each in its own process group)."""
+    from workers import QUEUES
+
+    python, level = sys.executable, config["LOG_LEVEL"].lower()
+    celery = [python, "-m", "celery", "--app", "workers.celery"]
+    var_dir = config["VAR_DIR"]
+    return {
+        "web": [
+            *[python, "-m", "gunicorn", "wsgi:app"],
+            *["--bind", f"127.0.0.1:{config['PORT']}"],
+            *["--workers", str(config["WEB_CONCURRENCY"]), "--graceful-timeout", "4"],
+            "--no-control-socket",
+            *["--access-logfile", "-", "--log-level", level],
+        ],
+        "worker": [
+            *celery,
+            "worker",
+            *["--queues", ",".join(QUEUES), "--events", "--without-mingle"],
+            *["--concurrency", str(config["WORKER_CONCURRENCY"]), "--hostname", "bookstore@%h"],
+            *["--loglevel", level],
+        ],
+        "beat": [
+            *celery,
+            "beat",
+            *["--schedule", os.path.join(var_dir, "celerybeat-schedule"), "--loglevel", level],
+        ],
+        "flower": [
+            *celery,
+            "flower",
+            # (Flower parses its own options the tornado way: --name=value)
+            *["--address=127.0.0.1", f"--port={config['FLOWER_PORT']}"],
+        ],
+    }
+
+
+def _child_environment() -> dict[str, str]:
+    env = os.environ.copy()
+    if not env.get("FLOWER_BASIC_AUTH"):
+        # Local use only: Flower's API answers 401 without auth unless this is set.
+        env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def _metrics_dir(config: dict) -> str:
+    """/metrics adds up every gunicorn worker's samples from files in this (emptied) folder."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    path = os.path.join(config["VAR_DIR"], "prometheus")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def _announce_when_ready(config: dict, started: float) -> None:
+    api = f"http://127.0.0.1:{config['PORT']}"
+    flower = f"http://127.0.0.1:{config['FLOWER_PORT']}"
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if _answers(f"{api}/readyz") and _answers(f"{flower}/healthcheck"):
+            say(
+                f"ready in {time.monotonic() - started:.1f} s\n"
+                f"  API           {api}/api/v1/books\n"
+                f"  Swagger UI    {api}/docs\n"
+                f"  OpenAPI       {api}/openapi.json\n"
+                f"  health        {api}/healthz  {api}/readyz\n"
+                f"  Flower        {flower}/\n"
+                "  Ctrl-C stops everything."
+            )
+            return
+        time.sleep(0.5)
+    say(f"WARNING: not ready after {READY_TIMEOUT_SECONDS:.0f} s (see {api}/readyz)")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _catalog_is_empty(database_url: str) -> bool:
+    """Checked here so a second run does not pay for a ``flask`` process that does nothing."""
+    from sqlalchemy import create_engine, exists, select
+    from sqlalchemy.pool import NullPool
+
+    from models.catalog import Book
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return not conn.execute(select(exists().where(Book.id.is_not(None)))).scalar()
+    finally:
+        engine.dispose()
+
+
+def _catalog_command_exists() -> bool:
+    """Cheaper than building the whole app: register the CLI on a bare Flask app."""
+    from flask import Flask
+
+    from app.cli import register_cli
+
+    probe = Flask("probe")
+    register_cli(probe)
+    return "catalog" in probe.cli.commands
+
+
+def _become_subreaper() -> None:
+    """pg_ctl and redis-server daemonize; as a subreaper this process inherits (and reaps)
+    their servers, so no zombie is left behind on machines whose init does not reap."""
+    if sys.platform.startswith("linux"):
+        pr_set_child_subreaper = 36
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def _reap_orphans(timeout: float = 5.0) -> None:
+    """Collect every exited child (honcho's helpers, the inherited servers)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # no children left
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for printing."""
+    head, sep, tail = url.rpartition("@")
+    scheme, _, credentials = head.partition("//")
+    if not sep or ":" not in credentials:
+        return url
+    return f"{scheme}//{credentials.split(':', 1)[0]}:***@{tail}"
+
+
+def say(message: str) -> None:
+    print(f"[run] {message}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
