@@ -172,7 +172,7 @@ def _reserve(order: Order, step: OrderStep, started: datetime) -> StepResult:
 def reserve_stock(order_id: uuid.UUID) -> StepResult:
     """Hold every line's stock (all or nothing) or reject the order."""
     result = run_step(order_id, "reserve_stock", _reserve)
-    catalog_cache.invalidate()
+    catalog_cache.stock_changed()
     return result
 
 
@@ -204,7 +204,7 @@ def capture_payment(order_id: uuid.UUID) -> StepResult:
     """Charge the order; a declined card releases the stock and fails the order."""
     result = run_step(order_id, "capture_payment", _capture)
     if result.outbox_ids:
-        catalog_cache.invalidate()
+        catalog_cache.stock_changed()
     return result
 
 
@@ -237,7 +237,7 @@ def _confirm(order: Order, step: OrderStep, started: datetime) -> StepResult:
 def confirm_order(order_id: uuid.UUID) -> StepResult:
     """Held stock becomes sold; the order is confirmed and its cart converted."""
     result = run_step(order_id, "confirm_order", _confirm)
-    catalog_cache.invalidate()
+    catalog_cache.stock_changed()
     return result
 
 

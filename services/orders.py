@@ -172,7 +172,7 @@ def cancel(order_id: uuid.UUID, user: User, idempotency_key: str | None) -> tupl
     outbox_ids = _withdraw(order, "cancelled_by_customer")
     order.cancel_idempotency_key = idempotency_key
     db.session.commit()
-    catalog_cache.invalidate()
+    catalog_cache.stock_changed()
     return order, outbox_ids
 
 
@@ -195,7 +195,7 @@ def expire_unpaid(now: datetime, limit: int = 500) -> tuple[list[uuid.UUID], lis
             expired.append(order_id)
         db.session.commit()
     if expired:
-        catalog_cache.invalidate()
+        catalog_cache.stock_changed()
     return expired, outbox_ids
 
 
