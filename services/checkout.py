@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import CartStatus, Order, OrderLine, OrderStatus, OrderStep, User, db
 from services import cart as carts
@@ -100,6 +101,12 @@ def place_order(
     if guest_token:
         carts.merge_guest_cart(guest_token, user.id)
     cart = carts.live_user_cart(user.id, for_update=True)
+    if idempotency_key:
+        # A concurrent request with the same key may have committed while we waited.
+        existing = _replay(user.id, idempotency_key, body_fingerprint)
+        if existing is not None:
+            db.session.rollback()
+            return Placement(existing, False, [])
     if cart is not None and cart.status == CartStatus.LOCKED:
         raise carts.CartLocked()
     quote = pricing.quote(
@@ -159,4 +166,7 @@ def place_order(
             if existing is not None:
                 return Placement(existing, False, [])
         raise
+    # A new order has neither payment nor shipment: say so, saving two lazy loads.
+    set_committed_value(order, "payment", None)
+    set_committed_value(order, "shipment", None)
     return Placement(order, True, [message.id])
