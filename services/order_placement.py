@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from models import (
     Cart,
@@ -62,7 +62,7 @@ def lock_order(order_id: uuid.UUID) -> Order:
     order = db.session.scalar(
         select(Order)
         .where(Order.id == order_id)
-        .options(selectinload(Order.steps), selectinload(Order.lines))
+        .options(selectinload(Order.steps), selectinload(Order.lines), joinedload(Order.payment))
         .with_for_update(of=Order)
     )
     if order is None:
