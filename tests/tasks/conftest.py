@@ -1,4 +1,4 @@
-"""Tests of task chains: after each test, let the workers finish what the test started."""
+"""Fixtures for tests of the order chains."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from tests.support.orders import wait_for_idle_workers
 
 
-@pytest.fixture(autouse=True)
-def _workers_idle_before_cleanup(app, committed):
+@pytest.fixture
+def idle_workers_at_end(app, committed):
     """Torn down before ``committed`` empties the tables: the tail of a chain (email,
     shipment, reindex) may still run after the test saw the order's final status."""
     yield

@@ -11,7 +11,7 @@ from models import Order, db
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.orders import add_to_cart, check_out, wait_for_order
 
-pytestmark = pytest.mark.worker
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("idle_workers_at_end")]
 
 
 def test_concurrent_requests_with_one_key_place_one_order(app, committed, worker):

@@ -13,7 +13,7 @@ from tests.factories import auth_headers, make_book, make_user
 from tests.support.ledger import ledger_drift
 from tests.support.orders import add_to_cart, check_out, wait_for_order
 
-pytestmark = [pytest.mark.worker, pytest.mark.slow]
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.usefixtures("idle_workers_at_end")]
 
 SHOPPERS = 50
 COPIES = 5

@@ -15,7 +15,7 @@ from tests.support.ledger import ledger_drift
 from tests.support.orders import add_to_cart, check_out, wait_for_order, wait_until
 from tests.support.workers import WorkerProcess
 
-pytestmark = [pytest.mark.worker, pytest.mark.slow]
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.usefixtures("idle_workers_at_end")]
 
 
 @pytest.fixture
