@@ -152,6 +152,8 @@ def import_catalog(
             if progress:
                 progress(summary.books_read + source.already_stored, source.total)
         session.rollback()  # end the read-only transaction of a last is_stored() check
+        if summary.changed:
+            _refresh_planner_statistics(session)
         summary.books_read += source.already_stored
         summary.books_unchanged += source.already_stored
         if progress and source.already_stored:
@@ -164,6 +166,16 @@ def import_catalog(
             catalog_cache.invalidate()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _refresh_planner_statistics(session: Session) -> None:
+    """A bulk load leaves the planner without statistics until autovacuum gets to it, and
+    without them the catalog's list queries pick poor plans (seen: 0.5 s instead of 30 ms
+    on 100,000 books). ANALYZE the tables the import wrote."""
+    session.execute(
+        text("ANALYZE books, authors, book_authors, genres, book_genres, stock, stock_movements")
+    )
+    session.commit()
 
 
 def resolve_source(
