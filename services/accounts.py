@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import LinkPurpose, Role, User, db
-from services import link_tokens, notifications, passwords, refresh_tokens
+from services import cart, link_tokens, notifications, passwords, refresh_tokens
 from services.errors import Conflict, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -117,10 +117,15 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def login(email: str, password: str, policy: AccountPolicy) -> tuple[User, str]:
-    """Authenticate and start a refresh-token family. Commits."""
+def login(
+    email: str, password: str, policy: AccountPolicy, guest_cart_token: str | None = None
+) -> tuple[User, str]:
+    """Authenticate, start a refresh-token family and merge the guest cart whose token the
+    shopper sent into theirs. Commits."""
     user = authenticate(email, password)
     refresh_token = refresh_tokens.issue(user, policy.refresh_ttl_seconds)
+    if guest_cart_token:
+        cart.merge_guest_cart(guest_cart_token, user.id)
     db.session.commit()
     log.info("user %s logged in", user.id)
     return user, refresh_token

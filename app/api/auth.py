@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,6 +16,7 @@ from app.api.account_schemas import (
     TokenPairSchema,
     UserSchema,
 )
+from app.api.cart import CART_TOKEN_HEADER
 from app.auth import access_token_for
 from app.extensions import limiter
 from services import accounts, refresh_tokens
@@ -68,8 +69,10 @@ class Login(MethodView):
     @blp.alt_response(401, description="invalid_credentials")
     @blp.alt_response(429, description="rate_limited")
     def post(self, body):
-        """Exchange email and password for an access token and a refresh token."""
-        user, refresh_token = accounts.login(body["email"], body["password"], _policy())
+        """Exchange email and password for tokens; a guest cart sent as X-Cart-Token merges."""
+        user, refresh_token = accounts.login(
+            body["email"], body["password"], _policy(), request.headers.get(CART_TOKEN_HEADER)
+        )
         return _token_pair(user, refresh_token)
 
 

@@ -110,6 +110,36 @@ def test_a_guest_cart_merges_into_the_users_cart(client, app):
     assert client.get("/api/v1/cart", headers={"X-Cart-Token": token}).get_json()["id"] is None
 
 
+def test_logging_in_with_the_guest_cart_token_merges_the_guest_cart(client, app):
+    # given a shopper with a cart of their own, and a guest cart from before they logged in
+    user = make_user(email="merge-at-login@example.com")
+    shared, guest_only = make_book("Shared"), make_book("Guest only")
+    client.post(
+        "/api/v1/cart/items",
+        json={"book_id": str(shared.id), "quantity": 1},
+        headers=auth_headers(app, user),
+    )
+    guest = client.post("/api/v1/cart/items", json={"book_id": str(shared.id), "quantity": 2})
+    token = guest.headers["X-Cart-Token"]
+    client.post(
+        "/api/v1/cart/items", json={"book_id": str(guest_only.id)}, headers={"X-Cart-Token": token}
+    )
+    # when they log in sending the guest cart's token
+    login = client.post(
+        "/api/v1/auth/login",
+        json={"email": user.email, "password": "correct horse battery staple"},
+        headers={"X-Cart-Token": token},
+    )
+    assert login.status_code == 200, login.get_json()
+    # then their cart holds both, without sending the token again
+    bearer = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    quantities = {
+        item["title"]: item["quantity"]
+        for item in client.get("/api/v1/cart", headers=bearer).get_json()["items"]
+    }
+    assert quantities == {"Shared": 3, "Guest only": 1}
+
+
 def test_a_locked_cart_refuses_changes(client, app):
     user = make_user()
     headers = auth_headers(app, user)
