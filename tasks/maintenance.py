@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from celery import shared_task
 
 from models import db
-from services import catalog_cache, stock_alerts, stock_reconciliation
+from services import catalog_cache, staff_alerts, stock_alerts, stock_reconciliation
+from services.email import TransientEmailError
 from services.jobs import record_run
 
 log = logging.getLogger(__name__)
@@ -30,17 +31,10 @@ def heartbeat() -> str:
 def low_stock_alerts() -> int:
     """Report the books that fell to or under their low-stock threshold, once per crossing."""
     with record_run("low_stock_alerts") as run:
-        alerts = stock_alerts.claim_low_stock_alerts(datetime.now(UTC))
+        now = datetime.now(UTC)
+        alerts = stock_alerts.claim_low_stock_alerts(now)
         db.session.commit()
-        # TODO(lead): mail staff once services.notifications.send_once (h4) is in main. After
-        # the commit above, for every row still marked (low_stock_alerted_at set and still at
-        # or under its threshold - not only this run's claims, so a run that died mid-way is
-        # completed by the next one) and every staff user:
-        #   send_once(f"low-stock:{book_id}:{warehouse}:{alerted_at}:{user.id}", user.email,
-        #             "low_stock_alert", alert, user_id=user.id)
-        # (it commits itself and skips what was already sent; needs a template
-        # services/templates/email/low_stock_alert.*). Until then the alerts are kept in this
-        # run's counts and logged.
+        run.counts["digests"] = _mail_staff(lambda: staff_alerts.mail_low_stock_digests(now))
         run.counts["alerted"] = len(alerts)
         run.counts["alerts"] = alerts[:ALERTS_LISTED_IN_COUNTS]
         if alerts:
@@ -59,6 +53,16 @@ def reconcile_stock() -> str:
             drift_found=report.drift_found,
         )
     if report.drift_found:
-        # TODO(lead): also mail staff about the drift (send_once, key f"drift:{report.id}").
         catalog_cache.stock_changed()
+        _mail_staff(lambda: staff_alerts.mail_drift(report))
     return str(report.id)
+
+
+def _mail_staff(send):
+    """Staff mail is best effort here: a transient failure is logged and the next run (which
+    re-sends what is still unsent) catches up; the job itself has done its work."""
+    try:
+        return send()
+    except TransientEmailError:
+        log.warning("staff alert mail deferred to the next run", exc_info=True)
+        return None

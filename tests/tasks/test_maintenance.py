@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from models import JobRun, Role, db
+from models import JobRun, Notification, Role, db
 from services import inventory
 from tasks.maintenance import low_stock_alerts, reconcile_stock
 from tests.factories import auth_headers, make_book, make_user
@@ -90,3 +90,54 @@ def test_reconciliation_job_repairs_drift_and_shows_in_admin(app, worker, commit
     second = reconcile_stock.apply_async().get(timeout=60)
     detail = client.get(f"/api/v1/admin/reports/reconciliation/{second}", headers=staff).json
     assert (detail["drift_found"], detail["repairs"]) == (0, [])
+
+
+def staff_mail(template: str) -> list[tuple[str, str]]:
+    """(recipient, subject) of every sent mail of ``template``, oldest first."""
+    db.session.rollback()
+    rows = db.session.scalars(
+        select(Notification)
+        .where(Notification.template == template)
+        .order_by(Notification.created_at)
+    )
+    return [(n.to_email, n.subject) for n in rows if n.status == "sent"]
+
+
+def test_staff_get_one_low_stock_digest_per_crossing_run(app, worker, committed):
+    # Given two staff members, a customer, and one book at its threshold
+    staff = [make_user(role=Role.STAFF), make_user(role=Role.ADMIN)]
+    make_user()
+    book = make_book(title="Dune", on_hand=6)
+    make_book(title="Emma", on_hand=5)
+
+    # When the job runs twice
+    assert run_alerts() == ["Emma"]
+    assert run_alerts() == []
+
+    # Then each staff member got exactly one digest, and nobody else
+    first = staff_mail("low_stock_alert")
+    assert sorted(to for to, _ in first) == sorted(user.email for user in staff)
+    assert all("1 book at or under" in subject for _, subject in first)
+
+    # And a new crossing brings one more digest each, of the new book only (Emma, still low,
+    # was reported before)
+    inventory.set_stock(book.id, 2)
+    db.session.commit()
+    assert run_alerts() == ["Dune"]
+    mails = staff_mail("low_stock_alert")
+    assert len(mails) == 4
+    assert all("1 book at or under" in subject for _, subject in mails[2:])
+
+
+def test_staff_are_mailed_about_drift(app, worker, committed, engine):
+    staff = make_user(role=Role.STAFF)
+    book = make_book(on_hand=8)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE stock SET on_hand = 5 WHERE book_id = :id"), {"id": book.id})
+
+    reconcile_stock.apply_async().get(timeout=60)
+    reconcile_stock.apply_async().get(timeout=60)  # no drift left: no second mail
+
+    assert staff_mail("stock_drift_alert") == [
+        (staff.email, "Stock reconciliation found drift in 1 row")
+    ]
