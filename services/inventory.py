@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from models import (
@@ -227,17 +227,26 @@ def commit(order_id: uuid.UUID) -> list[StockReservation]:
     and the books' sales counts rise. Returns all of the order's committed reservations;
     a second call changes nothing. Raises ``ReservationNotHeld`` when the order has neither
     held nor committed stock (e.g. it was released meanwhile). Does not commit."""
+    sold: dict[uuid.UUID, int] = defaultdict(int)
+    committed = []
     for reservation, stock in _transition([order_id], ReservationStatus.HELD):
         quantity = reservation.quantity
         _record(stock, "sale", on_hand=-quantity, reserved=-quantity, reference=str(order_id))
         reservation.status = ReservationStatus.COMMITTED
-        db.session.execute(
-            update(Book)
-            .where(Book.id == reservation.book_id)
-            .values(sales_count=Book.sales_count + quantity)
-        )
+        sold[reservation.book_id] += quantity
+        committed.append(reservation)
+    # Flushed together (batched per statement), then one executemany for the sales counts.
     db.session.flush()
-    committed = _reservations([order_id], ReservationStatus.COMMITTED)
+    if sold:
+        db.session.connection().execute(
+            update(Book.__table__)
+            .where(Book.id == bindparam("sold_book_id"))
+            .values(sales_count=Book.sales_count + bindparam("sold_quantity")),
+            [{"sold_book_id": book, "sold_quantity": n} for book, n in sorted(sold.items())],
+        )
+    if not committed:
+        # Nothing was held: a repeated call returns what an earlier one committed.
+        committed = _reservations([order_id], ReservationStatus.COMMITTED)
     if not committed:
         raise ReservationNotHeld()
     return list(committed)

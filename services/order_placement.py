@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from models import (
     Cart,
@@ -59,11 +59,16 @@ def _now() -> datetime:
 
 
 def lock_order(order_id: uuid.UUID) -> Order:
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .options(selectinload(Order.steps), selectinload(Order.lines), joinedload(Order.payment))
-        .with_for_update(of=Order)
+    # One round trip: the steps, lines and payment come joined to the locked order row.
+    order = (
+        db.session.scalars(
+            select(Order)
+            .where(Order.id == order_id)
+            .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.payment))
+            .with_for_update(of=Order)
+        )
+        .unique()
+        .one_or_none()
     )
     if order is None:
         raise OrderNotFound()
@@ -227,9 +232,9 @@ def _confirm(order: Order, step: OrderStep, started: datetime) -> StepResult:
     order.status = OrderStatus.CONFIRMED
     order.status_reason = None
     if order.cart_id is not None:
-        cart = db.session.get(Cart, order.cart_id, with_for_update=True)
-        if cart is not None:
-            cart.status = CartStatus.CONVERTED
+        db.session.execute(
+            update(Cart).where(Cart.id == order.cart_id).values(status=CartStatus.CONVERTED)
+        )
     _finish(step, StepStatus.SUCCEEDED, started)
     return StepResult(Outcome.CONTINUE)
 
@@ -284,7 +289,16 @@ def confirmation_email_step(order_id: uuid.UUID, send: Callable[[uuid.UUID], obj
     """The chain's send_order_email step. The email is sent outside the order lock (the
     notifications service commits on its own and dedupes by key); the step is then marked."""
     started = _now()
-    order = db.session.get(Order, order_id)
+    # Loads what the email needs too (send reads the order from the session's identity map).
+    order = (
+        db.session.scalars(
+            select(Order)
+            .where(Order.id == order_id)
+            .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.shipment))
+        )
+        .unique()
+        .one_or_none()
+    )
     if order is None:
         raise OrderNotFound()
     step = _step(order, "send_order_email")
