@@ -76,8 +76,9 @@ def _lock_stock_for_books(book_ids: Iterable[uuid.UUID]) -> list[tuple[Stock, Wa
     return [(row.Stock, row.Warehouse) for row in rows]
 
 
-def _lock_stock_rows(keys: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> dict[tuple, Stock]:
-    """Lock the stock rows with these (book_id, warehouse_id) keys, in key order."""
+def lock_stock_rows(keys: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> dict[tuple, Stock]:
+    """Lock the stock rows with these (book_id, warehouse_id) keys, in key order (the one
+    order every writer of stock uses, so that no two transactions deadlock)."""
     keys = sorted(set(keys))
     if not keys:
         return {}
@@ -195,7 +196,7 @@ def _transition(
     """Lock the stock rows behind these orders' reservations in ``from_status`` (in key
     order), then re-read and lock those reservations; returns them with their stock rows."""
     candidates = _reservations(order_ids, from_status)
-    stocks = _lock_stock_rows((r.book_id, r.warehouse_id) for r in candidates)
+    stocks = lock_stock_rows((r.book_id, r.warehouse_id) for r in candidates)
     # Re-read after the locks: a concurrent call may have moved them on meanwhile.
     current = db.session.scalars(
         select(StockReservation)

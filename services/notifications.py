@@ -57,18 +57,25 @@ def queue(
     dedupe_key: str | None = None,
 ) -> Notification:
     """Add a queued notification to the session. The caller commits, then enqueues its id."""
-    notification = Notification(
-        to_email=to_email,
-        template=template,
-        subject=_subject(template, context),
-        context=context,
-        user_id=user_id,
-        dedupe_key=dedupe_key,
-        status=NotificationStatus.QUEUED,
-    )
+    notification = Notification(**_queued(to_email, template, context, user_id, dedupe_key))
     db.session.add(notification)
     db.session.flush()
     return notification
+
+
+def _queued(
+    to_email: str, template: str, context: dict, user_id: uuid.UUID | None, dedupe_key: str | None
+) -> dict:
+    """The columns of a notification waiting to be sent."""
+    return {
+        "to_email": to_email,
+        "template": template,
+        "subject": _subject(template, context),
+        "context": context,
+        "user_id": user_id,
+        "dedupe_key": dedupe_key,
+        "status": NotificationStatus.QUEUED,
+    }
 
 
 def deliver(notification_id: uuid.UUID, config: Mapping) -> Notification | None:
@@ -167,16 +174,7 @@ def send_once(
         config = current_app.config
     db.session.execute(
         insert(Notification)
-        .values(
-            id=uuid.uuid4(),
-            to_email=to_email,
-            template=template,
-            subject=_subject(template, context),
-            context=context,
-            user_id=user_id,
-            dedupe_key=dedupe_key,
-            status=NotificationStatus.QUEUED,
-        )
+        .values(id=uuid.uuid4(), **_queued(to_email, template, context, user_id, dedupe_key))
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     db.session.commit()

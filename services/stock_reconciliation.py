@@ -24,6 +24,7 @@ from models import (
     StockReservation,
     db,
 )
+from services import inventory
 from services.cursor_pages import Page, newest_first
 from services.errors import NotFound
 
@@ -67,13 +68,7 @@ def reconcile_stock(batch_size: int = BATCH_SIZE) -> ReconciliationReport:
 
 
 def _reconcile_batch(keys: list[tuple]) -> list[dict]:
-    stocks = db.session.scalars(
-        select(Stock)
-        .where(tuple_(Stock.book_id, Stock.warehouse_id).in_(keys))
-        .order_by(Stock.book_id, Stock.warehouse_id)
-        .with_for_update(of=Stock)
-        .execution_options(populate_existing=True)
-    ).all()
+    stocks = inventory.lock_stock_rows(keys).values()
     # Read after the locks, so no reservation or movement of these rows is in flight.
     ledger = {
         (row.book_id, row.warehouse_id): (int(row.on_hand), int(row.reserved))
