@@ -8,8 +8,8 @@ import uuid
 from flask import current_app, g, request
 
 from models import User, db
+from services.accounts.tokens import InvalidToken, decode_access_token, issue_access_token
 from services.errors import Forbidden
-from services.tokens import InvalidToken, decode_access_token, issue_access_token
 
 
 def access_token_for(user: User) -> str:

@@ -40,7 +40,7 @@ users_cli = AppGroup("users", help="Accounts.")
 def create_staff(email: str, admin: bool, name: str, password: str) -> None:
     """Create a staff (or --admin) account, or promote an existing one and set its password."""
     from models import Role
-    from services.accounts import create_user
+    from services.accounts.users import create_user
     from services.errors import DomainError
 
     role = Role.ADMIN if admin else Role.STAFF
@@ -91,7 +91,7 @@ def catalog_import(
     kept as negative years; placeholder covers, missing languages and ISBNs become NULL.
     """
     from models import db
-    from services.catalog_import import ImportOptions, NoDefaultWarehouse, import_catalog
+    from services.catalog.importer import ImportOptions, NoDefaultWarehouse, import_catalog
 
     config = current_app.config
     options = ImportOptions(

@@ -8,7 +8,8 @@ from http import HTTPStatus
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from services import errors, inventory
+from services import errors
+from services.inventory import stock as inventory
 
 log = logging.getLogger(__name__)
 

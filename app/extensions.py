@@ -9,7 +9,7 @@ from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 
 from models import db
-from services import catalog_cache
+from services.catalog import cache as catalog_cache
 
 api = Api()
 cache = Cache()

@@ -9,8 +9,8 @@ from celery import shared_task
 from flask import current_app
 from kombu.exceptions import OperationalError
 
-from services import notifications
-from services.email import TransientEmailError
+from services.notifications import delivery as notifications
+from services.notifications.email import TransientEmailError
 
 log = logging.getLogger(__name__)
 

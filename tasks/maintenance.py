@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 from celery import shared_task
 
 from models import db
-from services import catalog_cache, staff_alerts, stock_alerts, stock_reconciliation
-from services.email import TransientEmailError
-from services.jobs import record_run
+from services.catalog import cache as catalog_cache
+from services.inventory import alerts as stock_alerts
+from services.inventory import reconciliation as stock_reconciliation
+from services.notifications import staff as staff_alerts
+from services.notifications.email import TransientEmailError
+from services.ops.jobs import record_run
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,11 @@ from celery import shared_task
 from flask import current_app
 
 from models import db
-from services import cart, inventory, orders, outbox
-from services.jobs import record_run
+from services import outbox
+from services.inventory import stock as inventory
+from services.ops.jobs import record_run
+from services.orders import cart
+from services.orders import lifecycle as orders
 from tasks.chains import publish, send_recorded
 
 

@@ -13,9 +13,10 @@ import redis
 import sqlalchemy.exc
 from celery import shared_task
 
-from services import order_placement, orders
-from services.email import TransientEmailError
-from services.order_placement import Outcome, StepResult
+from services.notifications.email import TransientEmailError
+from services.orders import lifecycle as orders
+from services.orders import placement as order_placement
+from services.orders.placement import Outcome, StepResult
 from tasks.chains import send_recorded
 
 log = logging.getLogger(__name__)

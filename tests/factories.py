@@ -24,7 +24,7 @@ from models import (
     Warehouse,
     db,
 )
-from services import catalog_cache
+from services.catalog import cache as catalog_cache
 
 
 def make_user(role: str = Role.CUSTOMER, email: str | None = None) -> User:

@@ -29,7 +29,7 @@ from config.embedded import EmbeddedServices
 from config.settings import ROOT, result_backend_for
 from models import db
 from models.schema import upgrade
-from services import catalog_cache
+from services.catalog import cache as catalog_cache
 from tests.support.workers import WorkerProcess
 
 SERVICE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CELERY_RESULT_BACKEND")

@@ -9,7 +9,7 @@ import logging
 
 from celery.signals import task_failure
 
-from services import failed_tasks
+from services.ops import failed_tasks
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, pre_load, validate
 
-from services.passwords import MAX_LENGTH
+from services.accounts.passwords import MAX_LENGTH
 
 Password = fields.String(
     required=True, load_only=True, validate=validate.Length(min=1, max=MAX_LENGTH)

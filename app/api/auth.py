@@ -19,7 +19,8 @@ from app.api.account_schemas import (
 from app.api.cart import CART_TOKEN_HEADER
 from app.auth import access_token_for
 from app.extensions import limiter
-from services import accounts, refresh_tokens
+from services.accounts import refresh_tokens
+from services.accounts import users as accounts
 from tasks.email import enqueue
 
 blp = Blueprint("auth", __name__, description="Accounts and sessions.")

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import AuthorDetailSchema, AuthorPageSchema, AuthorSearchArgs
-from services import catalog
+from services.catalog import reads as catalog
 
 blp = Blueprint("authors", __name__, description="Authors of the catalog.")
 

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import BookDetailSchema, BookListArgs, BookPageSchema
-from services import catalog
+from services.catalog import reads as catalog
 
 blp = Blueprint("books", __name__, description="The book catalog.")
 

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.auth import require_user, staff_required
-from services import catalog_admin
+from services.catalog import admin as catalog_admin
 
 blp = Blueprint(
     "books_staff", __name__, description="Staff: manage the catalog (audited, cache-busting)."

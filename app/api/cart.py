@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from app.auth import current_user
 from models import db
-from services import cart as carts
+from services.orders import cart as carts
 
 blp = Blueprint("cart", __name__, description="Shopping cart")
 

@@ -13,7 +13,7 @@ import redis
 from flask import Response, current_app, request
 
 from app.extensions import cache
-from services import catalog_cache
+from services.catalog import cache as catalog_cache
 
 log = logging.getLogger(__name__)
 

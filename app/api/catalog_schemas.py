@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from services.catalog import BOOK_SORTS, DEFAULT_BOOK_SORT
+from services.catalog.reads import BOOK_SORTS, DEFAULT_BOOK_SORT
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20

@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 from app.api.cart import CART_TOKEN_HEADER
 from app.api.orders import OrderSchema
 from app.auth import current_user, login_required, require_user
-from services import cart as carts
-from services import checkout, orders, pricing
+from services.orders import cart as carts
+from services.orders import checkout, pricing
+from services.orders import lifecycle as orders
 from tasks.chains import send_recorded
 
 blp = Blueprint("checkout", __name__, description="Checkout")

@@ -11,7 +11,8 @@ from marshmallow import Schema, fields
 
 from app.api.books_staff import StaffBookSchema
 from app.auth import require_user, staff_required
-from services import catalog_admin, covers
+from services.catalog import admin as catalog_admin
+from services.catalog import covers
 
 blp = Blueprint("covers", __name__, description="Staff: book cover uploads.")
 

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint, abort
 from app.api.admin_schemas import FailedTaskListArgs, FailedTaskPageSchema, FailedTaskSchema
 from app.auth import staff_required
 from models import db
-from services import failed_tasks
+from services.ops import failed_tasks
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import GenreListSchema
-from services import catalog
+from services.catalog import reads as catalog
 
 blp = Blueprint("genres", __name__, description="Genres of the catalog.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from services import health
+from services.ops import health
 
 blp = Blueprint("health", __name__)
 

@@ -18,7 +18,9 @@ from app.api.inventory_schemas import (
 )
 from app.auth import require_user, staff_required
 from models import db
-from services import catalog_cache, inventory, inventory_queries
+from services.catalog import cache as catalog_cache
+from services.inventory import queries as inventory_queries
+from services.inventory import stock as inventory
 
 blp = Blueprint("inventory", __name__, description="Stock levels and movements (staff).")
 

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from app.api.admin_schemas import JobsOverviewSchema
 from app.auth import staff_required
 from beat.schedule import BEAT_SCHEDULE
-from services import jobs
+from services.ops import jobs
 
 blp = Blueprint("jobs", __name__, description="Scheduled job runs (staff).")
 

@@ -18,7 +18,9 @@ from app.api.account_schemas import (
     UserSchema,
 )
 from app.auth import login_required, require_user
-from services import accounts, addresses, notifications
+from services.accounts import addresses
+from services.accounts import users as accounts
+from services.notifications import delivery as notifications
 
 blp = Blueprint("me", __name__, description="The signed-in user.")
 

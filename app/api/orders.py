@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth import login_required, require_user, staff_required
-from services import orders
+from services.orders import lifecycle as orders
 from tasks.chains import send_recorded
 
 blp = Blueprint("orders", __name__, description="Orders")

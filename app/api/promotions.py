@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from app.auth import staff_required
 from models import db
-from services import promotions
+from services.orders import promotions
 
 blp = Blueprint("promotions", __name__, description="Promotions (staff)")
 

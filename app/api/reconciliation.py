@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from app.api.admin_schemas import ReconciliationReportSchema, ReconciliationReportsSchema
 from app.api.inventory_schemas import PageArgs
 from app.auth import staff_required
-from services import stock_reconciliation
+from services.inventory import reconciliation as stock_reconciliation
 
 blp = Blueprint("reconciliation", __name__, description="Stock reconciliation reports (staff).")
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import create_app
 from models import LinkPurpose, Notification, User, db
-from services import link_tokens
+from services.accounts import link_tokens
 from tests.factories import make_user
 
 PASSWORD = "Plum-Orchard-Lantern-42"

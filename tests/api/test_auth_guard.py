@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify
 from app import create_app
 from app.auth import current_user, login_required, staff_required
 from models import Role
-from services.tokens import issue_access_token
+from services.accounts.tokens import issue_access_token
 from tests.factories import auth_headers, make_user
 
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import update
 
 from models import Book, BookStatus, Stock
-from services import catalog_cache
+from services.catalog import cache as catalog_cache
 from tests.factories import make_author, make_book, make_genre
-from tests.services.test_catalog import EXPECTED_ORDER, tied_catalog
+from tests.services.catalog.test_reads import EXPECTED_ORDER, tied_catalog
 
 BOOKS = "/api/v1/books"
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditLog, Book, Role, Stock, db
-from services import catalog_cache
+from services.catalog import cache as catalog_cache
 from tests.factories import auth_headers, make_book, make_user
 
 VALID_ISBN = "978-0-306-40615-7"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import Book, BookGenre, BookStatus
-from services import catalog_cache
+from services.catalog import cache as catalog_cache
 from tests.factories import make_book, make_genre
 
 GENRES = "/api/v1/genres"

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import Role
-from services import catalog_cache, inventory
+from services.catalog import cache as catalog_cache
+from services.inventory import stock as inventory
 from tests.factories import auth_headers, make_book, make_user
 
 BASE = "/api/v1/inventory"

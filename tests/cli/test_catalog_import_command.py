@@ -7,7 +7,7 @@ import socket
 from sqlalchemy import func, select
 
 from models import Book
-from services.catalog_synthetic import GENERATED_SOURCE_ID_START
+from services.catalog.synthetic import GENERATED_SOURCE_ID_START
 from tests.factories import make_book
 from tests.support import goodbooks
 

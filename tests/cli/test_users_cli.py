@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import User, db
-from services.passwords import verify_password
+from services.accounts.passwords import verify_password
 
 
 def run(app, *args, input=None):

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 from sqlalchemy import select
 
 from models import Notification, User, db
-from services import notifications
+from services.notifications import delivery as notifications
 from tasks.email import send_notification
 from tests.support.aws import free_port
 from tests.support.smtp_sink import SmtpSink

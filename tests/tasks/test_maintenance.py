@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from models import JobRun, Notification, Role, db
-from services import inventory
+from services.inventory import stock as inventory
 from tasks.maintenance import low_stock_alerts, reconcile_stock
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.ledger import ledger_drift

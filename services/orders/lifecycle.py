@@ -1,0 +1,294 @@
+"""Orders after placement: reading them, cancelling, shipping, delivering, expiring, emailing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, tuple_
+
+from models import Order, OrderStatus, Shipment, User, db
+from services import payments
+from services.catalog import cache as catalog_cache
+from services.errors import Conflict, InvalidCursor
+from services.inventory import stock as inventory
+from services.orders import promotions
+from services.orders.placement import (
+    OrderNotFound,
+    email_later,
+    lock_order,
+    skip_open_steps,
+    unlock_cart,
+)
+
+WAITING = (OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT)
+EMAIL_TEMPLATES = {
+    "confirmed": "order_confirmed",
+    "rejected": "order_rejected",
+    "payment_failed": "order_payment_failed",
+    "cancelled": "order_cancelled",
+    "shipped": "order_shipped",
+}
+
+
+class OrderNotCancellable(Conflict):
+    """This order can no longer be cancelled."""
+
+    error = "order_not_cancellable"
+
+
+class OrderNotShippable(Conflict):
+    """Only a confirmed order can be shipped."""
+
+    error = "order_not_shippable"
+
+
+class OrderNotDeliverable(Conflict):
+    """Only a shipped order can be marked delivered."""
+
+    error = "order_not_deliverable"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def get_for(order_id: uuid.UUID, user: User) -> Order:
+    """The order if ``user`` may see it (its owner or staff); otherwise not found."""
+    order = db.session.get(Order, order_id)
+    if order is None or (order.user_id != user.id and not user.is_staff):
+        raise OrderNotFound()
+    return order
+
+
+def _encode_cursor(order: Order) -> str:
+    raw = f"{order.created_at.isoformat()}|{order.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, order_id = raw.partition("|")
+        return datetime.fromisoformat(created), uuid.UUID(order_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor() from exc
+
+
+def list_for(user_id: uuid.UUID, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+    """The user's orders, newest first, keyset paged."""
+    query = (
+        select(Order)
+        .where(Order.user_id == user_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor:
+        created, order_id = _decode_cursor(cursor)
+        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(created, order_id))
+    orders = list(db.session.scalars(query))
+    next_cursor = _encode_cursor(orders[limit - 1]) if len(orders) > limit else None
+    return orders[:limit], next_cursor
+
+
+def order_view(order: Order) -> dict:
+    """The SPEC order body."""
+    payment, shipment = order.payment, order.shipment
+    return {
+        "id": order.id,
+        "status": order.status,
+        "status_reason": order.status_reason,
+        "items": [
+            {
+                "book_id": line.book_id,
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_price_cents": line.unit_price_cents,
+                "line_total_cents": line.line_total_cents,
+            }
+            for line in order.lines
+        ],
+        "subtotal_cents": order.subtotal_cents,
+        "discount_cents": order.discount_cents,
+        "shipping_cents": order.shipping_cents,
+        "tax_cents": order.tax_cents,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
+        "promo_code": order.promo_code,
+        "shipping_address": order.shipping_address,
+        "shipping_method": order.shipping_method,
+        "payment": {
+            "status": payment.status if payment else "pending",
+            "provider": payment.provider if payment else None,
+            "client_secret": payment.client_secret if payment else None,
+        },
+        "shipment": {
+            "carrier": shipment.carrier if shipment else None,
+            "tracking_number": shipment.tracking_number if shipment else None,
+            "status": shipment.status if shipment else None,
+            "events": shipment.events if shipment else [],
+        },
+        "timeline": [
+            {
+                "step": step.step,
+                "status": step.status,
+                "attempts": step.attempts,
+                "started_at": step.started_at,
+                "finished_at": step.finished_at,
+                "error": step.error,
+            }
+            for step in order.steps
+        ],
+        "payment_deadline": order.payment_deadline,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+
+
+def _withdraw(order: Order, reason: str) -> list[int]:
+    """Undo a pending, awaiting or confirmed order: stock back, money back, promotion back."""
+    if order.status in WAITING:
+        inventory.release(order.id, reason="cancel" if reason != "payment_timeout" else "expire")
+        unlock_cart(order)
+    else:
+        inventory.restock(order.id)
+    payments.settle_cancelled(order)
+    promotions.give_back(order.id)
+    skip_open_steps(order)
+    order.status = OrderStatus.CANCELLED
+    order.status_reason = reason
+    return [email_later(order.id, "cancelled")]
+
+
+def cancel(order_id: uuid.UUID, user: User, idempotency_key: str | None) -> tuple[Order, list[int]]:
+    """Cancel the caller's order (idempotent: a cancelled order is answered as it is). Commits."""
+    get_for(order_id, user)
+    order = lock_order(order_id)
+    if order.status == OrderStatus.CANCELLED:
+        db.session.commit()
+        return order, []
+    if order.status not in (*WAITING, OrderStatus.CONFIRMED):
+        db.session.rollback()
+        raise OrderNotCancellable(f"An order that is {order.status} cannot be cancelled.")
+    outbox_ids = _withdraw(order, "cancelled_by_customer")
+    order.cancel_idempotency_key = idempotency_key
+    db.session.commit()
+    catalog_cache.stock_changed()
+    return order, outbox_ids
+
+
+def expire_unpaid(now: datetime, limit: int = 500) -> tuple[list[uuid.UUID], list[int]]:
+    """Orders still pending or awaiting payment past their deadline: stock released, order
+    cancelled with reason ``payment_timeout``. Commits per order."""
+    due = list(
+        db.session.scalars(
+            select(Order.id)
+            .where(Order.status.in_(WAITING), Order.payment_deadline < now)
+            .order_by(Order.payment_deadline)
+            .limit(limit)
+        )
+    )
+    expired, outbox_ids = [], []
+    for order_id in due:
+        order = lock_order(order_id)
+        if order.status in WAITING and order.payment_deadline < now:
+            outbox_ids += _withdraw(order, "payment_timeout")
+            expired.append(order_id)
+        db.session.commit()
+    if expired:
+        catalog_cache.stock_changed()
+    return expired, outbox_ids
+
+
+def ship(order_id: uuid.UUID, carrier: str, tracking_number: str) -> tuple[Order, list[int]]:
+    order = lock_order(order_id)
+    already = order.shipment and (order.shipment.carrier, order.shipment.tracking_number)
+    if order.status == OrderStatus.SHIPPED and already == (carrier, tracking_number):
+        db.session.commit()
+        return order, []
+    if order.status != OrderStatus.CONFIRMED:
+        db.session.rollback()
+        raise OrderNotShippable(f"An order that is {order.status} cannot be shipped.")
+    shipment = order.shipment
+    if shipment is None:
+        shipment = Shipment(order_id=order.id, events=[])
+        db.session.add(shipment)
+        order.shipment = shipment
+    shipment.carrier, shipment.tracking_number, shipment.status = (
+        carrier,
+        tracking_number,
+        "shipped",
+    )
+    shipment.events = [*shipment.events, {"status": "shipped", "at": _now().isoformat()}]
+    order.status = OrderStatus.SHIPPED
+    outbox_ids = [email_later(order.id, "shipped")]
+    db.session.commit()
+    return order, outbox_ids
+
+
+def deliver(order_id: uuid.UUID) -> Order:
+    order = lock_order(order_id)
+    if order.status == OrderStatus.DELIVERED:
+        db.session.commit()
+        return order
+    if order.status != OrderStatus.SHIPPED:
+        db.session.rollback()
+        raise OrderNotDeliverable()
+    order.status = OrderStatus.DELIVERED
+    order.shipment.status = "delivered"
+    order.shipment.events = [
+        *order.shipment.events,
+        {"status": "delivered", "at": _now().isoformat()},
+    ]
+    db.session.commit()
+    return order
+
+
+def _money(cents: int, currency: str) -> str:
+    return f"{cents / 100:.2f} {currency}"
+
+
+def email_context(order: Order, user: User) -> dict:
+    """What the order templates see (plain JSON values: it is stored with the notification)."""
+    shipment = order.shipment
+    return {
+        "name": user.name,
+        "order_id": str(order.id),
+        "order_url": f"/api/v1/orders/{order.id}",
+        "status": order.status,
+        "reason": order.status_reason,
+        "items": [
+            {
+                "title": line.title,
+                "quantity": line.quantity,
+                "line_total": _money(line.line_total_cents, order.currency),
+            }
+            for line in order.lines
+        ],
+        "subtotal": _money(order.subtotal_cents, order.currency),
+        "discount": _money(order.discount_cents, order.currency),
+        "shipping": _money(order.shipping_cents, order.currency),
+        "tax": _money(order.tax_cents, order.currency),
+        "total": _money(order.total_cents, order.currency),
+        "carrier": shipment.carrier if shipment else None,
+        "tracking_number": shipment.tracking_number if shipment else None,
+    }
+
+
+def send_email(order_id: uuid.UUID, event: str) -> bool:
+    """Tell the shopper about ``event`` once: the dedupe key makes a re-run a no-op.
+    Commits (the notifications service commits its own transaction)."""
+    from services.notifications import delivery as notifications  # the delivery log
+
+    order = db.session.get(Order, order_id)
+    if order is None:
+        return False
+    user = db.session.get(User, order.user_id)
+    context = email_context(order, user)
+    db.session.commit()  # send_once wants a session without pending work
+    notifications.send_once(
+        f"order:{order.id}:{event}", user.email, EMAIL_TEMPLATES[event], context, user_id=user.id
+    )
+    return True

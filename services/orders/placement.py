@@ -1,0 +1,337 @@
+"""The steps of order placement (SPEC section 5), each one database transaction, each
+idempotent: it locks the order, re-reads its step row and does nothing if the step is done.
+
+Every step function returns a StepResult telling the task whether the chain goes on and
+which outbox messages (emails) to send now that the transaction has committed."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from models import (
+    Cart,
+    CartStatus,
+    Order,
+    OrderStatus,
+    OrderStep,
+    ReindexRequest,
+    Shipment,
+    StepStatus,
+    db,
+)
+from services import outbox, payments
+from services.catalog import cache as catalog_cache
+from services.errors import NotFound
+from services.inventory import stock as inventory
+from services.orders import promotions
+
+log = logging.getLogger(__name__)
+
+FINISHED_STEP = (StepStatus.SUCCEEDED, StepStatus.SKIPPED, StepStatus.FAILED)
+# Orders past confirmation: the steps after confirm_order still have work to do.
+CONFIRMED_OR_LATER = (OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+
+
+class OrderNotFound(NotFound):
+    """No such order."""
+
+    error = "order_not_found"
+
+
+class Outcome(enum.StrEnum):
+    CONTINUE = "continue"
+    STOP = "stop"
+
+
+@dataclass
+class StepResult:
+    outcome: Outcome
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lock_order(order_id: uuid.UUID) -> Order:
+    # One round trip: the steps, lines and payment come joined to the locked order row.
+    order = (
+        db.session.scalars(
+            select(Order)
+            .where(Order.id == order_id)
+            .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.payment))
+            .with_for_update(of=Order)
+        )
+        .unique()
+        .one_or_none()
+    )
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def _step(order: Order, name: str) -> OrderStep:
+    return next(step for step in order.steps if step.step == name)
+
+
+def _finish(step: OrderStep, status: StepStatus, started: datetime, error: str | None = None):
+    step.status = status
+    step.attempts += 1
+    step.started_at = started
+    step.finished_at = _now()
+    step.error = error
+
+
+def skip_open_steps(order: Order) -> None:
+    for step in order.steps:
+        if step.status in (StepStatus.PENDING, StepStatus.RUNNING):
+            step.status = StepStatus.SKIPPED
+            step.finished_at = _now()
+
+
+def unlock_cart(order: Order) -> None:
+    if order.cart_id is None:
+        return
+    cart = db.session.get(Cart, order.cart_id, with_for_update=True)
+    if cart is not None and cart.status == CartStatus.LOCKED:
+        cart.status = CartStatus.OPEN
+        cart.updated_at = _now()
+
+
+def fail_order(order: Order, status: OrderStatus, reason: str, email_event: str) -> int:
+    """Compensation shared by every failure exit: promotion given back, cart unlocked, open
+    steps skipped, shopper told. Returns the outbox id of the email. Does not commit."""
+    order.status = status
+    order.status_reason = reason
+    promotions.give_back(order.id)
+    unlock_cart(order)
+    skip_open_steps(order)
+    return email_later(order.id, email_event)
+
+
+def email_later(order_id: uuid.UUID, event: str) -> int:
+    message = outbox.record(outbox.ORDER_EMAIL, {"order_id": str(order_id), "event": event})
+    db.session.flush()
+    return message.id
+
+
+def run_step(order_id: uuid.UUID, name: str, work: Callable[[Order, OrderStep], StepResult]):
+    """Run ``work`` on the locked order in one transaction. A failure (database or network)
+    is rolled back, recorded on the step (attempts, error) and re-raised for the retry."""
+    started = _now()
+    try:
+        order = lock_order(order_id)
+        result = work(order, _step(order, name), started)
+        db.session.commit()
+        return result
+    except OrderNotFound:
+        db.session.rollback()
+        raise
+    except Exception as exc:
+        db.session.rollback()
+        _record_failed_attempt(order_id, name, started, exc)
+        raise
+
+
+def _record_failed_attempt(order_id, name, started, exc) -> None:
+    try:
+        db.session.execute(
+            update(OrderStep)
+            .where(OrderStep.order_id == order_id, OrderStep.step == name)
+            .values(
+                status=StepStatus.RUNNING,
+                attempts=OrderStep.attempts + 1,
+                started_at=started,
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+        )
+        db.session.commit()
+    except Exception:  # the database itself may be what failed
+        db.session.rollback()
+        log.warning("could not record the failed attempt of %s for %s", name, order_id)
+
+
+def _reserve(order: Order, step: OrderStep, started: datetime) -> StepResult:
+    if step.status in FINISHED_STEP:
+        return StepResult(Outcome.CONTINUE if order.status == OrderStatus.PENDING else Outcome.STOP)
+    if order.status != OrderStatus.PENDING:
+        skip_open_steps(order)
+        return StepResult(Outcome.STOP)
+    lines = [(line.book_id, line.quantity) for line in order.lines]
+    try:
+        with db.session.begin_nested():
+            inventory.reserve(order.id, lines, order.payment_deadline)
+    except inventory.InsufficientStock as exc:
+        _finish(step, StepStatus.FAILED, started, f"insufficient_stock: {exc.details}")
+        email = fail_order(order, OrderStatus.REJECTED, "insufficient_stock", "rejected")
+        return StepResult(Outcome.STOP, [email])
+    _finish(step, StepStatus.SUCCEEDED, started)
+    return StepResult(Outcome.CONTINUE)
+
+
+def reserve_stock(order_id: uuid.UUID) -> StepResult:
+    """Hold every line's stock (all or nothing) or reject the order."""
+    result = run_step(order_id, "reserve_stock", _reserve)
+    catalog_cache.stock_changed()
+    return result
+
+
+def _capture(order: Order, step: OrderStep, started: datetime) -> StepResult:
+    if step.status in FINISHED_STEP:
+        return StepResult(Outcome.CONTINUE if order.status == OrderStatus.PENDING else Outcome.STOP)
+    if order.status != OrderStatus.PENDING:
+        return StepResult(Outcome.STOP)
+    payment = payments.charge(order)
+    if payment.status == "captured":
+        _finish(step, StepStatus.SUCCEEDED, started)
+        return StepResult(Outcome.CONTINUE)
+    if payment.status == "requires_action":
+        # Stock stays held until the payment deadline; a provider webhook finishes the order.
+        order.status = OrderStatus.AWAITING_PAYMENT
+        step.attempts += 1
+        step.started_at = started
+        step.error = "requires_action: waiting for the customer to authenticate the payment"
+        return StepResult(Outcome.STOP)
+    _finish(step, StepStatus.FAILED, started, payment.error or "payment_declined")
+    inventory.release(order.id, reason="payment_failed")
+    email = fail_order(
+        order, OrderStatus.PAYMENT_FAILED, payment.error or "payment_declined", "payment_failed"
+    )
+    return StepResult(Outcome.STOP, [email])
+
+
+def capture_payment(order_id: uuid.UUID) -> StepResult:
+    """Charge the order; a declined card releases the stock and fails the order."""
+    result = run_step(order_id, "capture_payment", _capture)
+    if result.outbox_ids:
+        catalog_cache.stock_changed()
+    return result
+
+
+def _confirm(order: Order, step: OrderStep, started: datetime) -> StepResult:
+    if step.status in FINISHED_STEP:
+        return StepResult(Outcome.CONTINUE if order.status in CONFIRMED_OR_LATER else Outcome.STOP)
+    if order.status != OrderStatus.PENDING or order.payment is None:
+        return StepResult(Outcome.STOP)
+    if order.payment.status != "captured":
+        return StepResult(Outcome.STOP)
+    try:
+        with db.session.begin_nested():
+            inventory.commit(order.id)
+    except inventory.ReservationNotHeld:
+        # The hold lapsed (deadline passed) before confirmation: give the money back.
+        payments.settle_cancelled(order)
+        _finish(step, StepStatus.FAILED, started, "reservation_not_held")
+        email = fail_order(order, OrderStatus.CANCELLED, "reservation_expired", "cancelled")
+        return StepResult(Outcome.STOP, [email])
+    order.status = OrderStatus.CONFIRMED
+    order.status_reason = None
+    if order.cart_id is not None:
+        db.session.execute(
+            update(Cart).where(Cart.id == order.cart_id).values(status=CartStatus.CONVERTED)
+        )
+    _finish(step, StepStatus.SUCCEEDED, started)
+    return StepResult(Outcome.CONTINUE)
+
+
+def confirm_order(order_id: uuid.UUID) -> StepResult:
+    """Held stock becomes sold; the order is confirmed and its cart converted."""
+    result = run_step(order_id, "confirm_order", _confirm)
+    catalog_cache.stock_changed()
+    return result
+
+
+def _after_confirmation(work: Callable[[Order], None]):
+    def step_work(order: Order, step: OrderStep, started: datetime) -> StepResult:
+        if step.status in FINISHED_STEP:
+            return StepResult(Outcome.CONTINUE)
+        if order.status not in CONFIRMED_OR_LATER:
+            return StepResult(Outcome.STOP)
+        work(order)
+        _finish(step, StepStatus.SUCCEEDED, started)
+        return StepResult(Outcome.CONTINUE)
+
+    return step_work
+
+
+def _create_shipment(order: Order) -> None:
+    if order.shipment is None:
+        db.session.add(
+            Shipment(
+                order_id=order.id,
+                status="requested",
+                events=[{"status": "requested", "at": _now().isoformat()}],
+            )
+        )
+
+
+def request_shipment(order_id: uuid.UUID) -> StepResult:
+    """Ask the warehouse to ship (a shipment row staff complete with carrier and tracking)."""
+    return run_step(order_id, "request_shipment", _after_confirmation(_create_shipment))
+
+
+def _record_reindex(order: Order) -> None:
+    for line in order.lines:
+        db.session.add(ReindexRequest(book_id=line.book_id, reason=f"order:{order.id}"))
+
+
+def reindex_books(order_id: uuid.UUID) -> StepResult:
+    """Record the ordered books for reindexing (sales counts changed)."""
+    return run_step(order_id, "reindex_books", _after_confirmation(_record_reindex))
+
+
+def confirmation_email_step(order_id: uuid.UUID, send: Callable[[uuid.UUID], object]):
+    """The chain's send_order_email step. The email is sent outside the order lock (the
+    notifications service commits on its own and dedupes by key); the step is then marked."""
+    started = _now()
+    # Loads what the email needs too (send reads the order from the session's identity map).
+    order = (
+        db.session.scalars(
+            select(Order)
+            .where(Order.id == order_id)
+            .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.shipment))
+        )
+        .unique()
+        .one_or_none()
+    )
+    if order is None:
+        raise OrderNotFound()
+    step = _step(order, "send_order_email")
+    if step.status in FINISHED_STEP:
+        db.session.commit()
+        return StepResult(Outcome.CONTINUE)
+    if order.status not in CONFIRMED_OR_LATER:
+        db.session.commit()
+        return StepResult(Outcome.STOP)
+    db.session.commit()
+    try:
+        send(order_id)
+    except Exception as exc:
+        db.session.rollback()
+        _record_failed_attempt(order_id, "send_order_email", started, exc)
+        raise
+    db.session.execute(
+        update(OrderStep)
+        .where(
+            OrderStep.order_id == order_id,
+            OrderStep.step == "send_order_email",
+            OrderStep.status.not_in(FINISHED_STEP),
+        )
+        .values(
+            status=StepStatus.SUCCEEDED,
+            attempts=OrderStep.attempts + 1,
+            started_at=started,
+            finished_at=_now(),
+            error=None,
+        )
+    )
+    db.session.commit()
+    return StepResult(Outcome.CONTINUE)
