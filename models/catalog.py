@@ -6,10 +6,23 @@ import enum
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import Base, TimestampMixin, new_id
+
+# The title as it sorts: accents and leading punctuation dropped, then a leading article
+# ("The", "A", "An"), lower case. Compared in code-point order (collation "C", present on every
+# PostgreSQL build, ICU or not), so Latin comes before Greek, Cyrillic, Arabic and CJK titles.
+_SORT_PUNCTUATION = (
+    r"[\s\u0021-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u007e\u00a1-\u00bf\u2010-\u205e]"
+)
+TITLE_SORT_SQL = (
+    r"regexp_replace(regexp_replace(regexp_replace(normalize(lower(title), NFD), "
+    r"'[\u0300-\u036f]', '', 'g'), "
+    f"'^{_SORT_PUNCTUATION}+', ''), "
+    f"'^(the|an?)\\s+{_SORT_PUNCTUATION}*', '')"
+)
 
 
 class BookStatus(enum.StrEnum):
@@ -27,7 +40,7 @@ class Book(TimestampMixin, Base):
         Index("ix_books_rating", text("average_rating DESC"), "id"),
         Index("ix_books_newest", text("publication_year DESC NULLS LAST"), "id"),
         Index("ix_books_price", "price_cents", "id"),
-        Index("ix_books_title", "title", "id"),
+        Index("ix_books_title_sort", "title_sort", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -35,6 +48,9 @@ class Book(TimestampMixin, Base):
     source_id: Mapped[int | None] = mapped_column(unique=True)
     isbn13: Mapped[str | None] = mapped_column(String(13), unique=True)
     title: Mapped[str] = mapped_column(Text)
+    title_sort: Mapped[str] = mapped_column(
+        Text(collation="C"), Computed(TITLE_SORT_SQL, persisted=True)
+    )
     description: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16), index=True)
     publication_year: Mapped[int | None]

@@ -7,9 +7,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
+    Sequence,
     String,
     Text,
     UniqueConstraint,
@@ -89,6 +91,16 @@ class OrderStatus(enum.StrEnum):
 
 ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 
+# Human-readable order numbers (BK-000123) come from this sequence: unique, increasing, with
+# only the gaps a sequence gives (a rolled-back checkout spends its number).
+ORDER_NUMBER_SEQUENCE = Sequence("order_number_seq", metadata=Base.metadata)
+ORDER_NUMBER_PREFIX = "BK-"
+ORDER_NUMBER_DIGITS = 6
+
+
+def order_number(number: int) -> str:
+    return f"{ORDER_NUMBER_PREFIX}{number:0{ORDER_NUMBER_DIGITS}d}"
+
 
 class Order(TimestampMixin, Base):
     __tablename__ = "orders"
@@ -100,6 +112,18 @@ class Order(TimestampMixin, Base):
         ),
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
         UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_idempotency_key"),
+        # A guest's order has no user but the e-mail it was placed with.
+        CheckConstraint("user_id IS NOT NULL OR email IS NOT NULL", name="owner_known"),
+        Index(
+            "uq_orders_guest_idempotency_key",
+            "guest_token_hash",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("user_id IS NULL"),
+        ),
+        Index(
+            "ix_orders_guest_email", text("lower(email)"), postgresql_where=text("user_id IS NULL")
+        ),
         Index("ix_orders_user_created", "user_id", text("created_at DESC"), "id"),
         # The expiry job scans only orders still waiting.
         Index(
@@ -110,7 +134,18 @@ class Order(TimestampMixin, Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    number: Mapped[int] = mapped_column(
+        BigInteger,
+        ORDER_NUMBER_SEQUENCE,
+        server_default=ORDER_NUMBER_SEQUENCE.next_value(),
+        unique=True,
+    )
+    # NULL for a guest's order until an account with its e-mail is verified.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # The guest's contact address (NULL on an account's order: the account's e-mail is used).
+    email: Mapped[str | None] = mapped_column(String(320))
+    # sha256 of the X-Cart-Token a guest checked out with: it reads the order with that token.
+    guest_token_hash: Mapped[str | None] = mapped_column(String(64))
     cart_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("carts.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(
         String(24), default=OrderStatus.PENDING, server_default=OrderStatus.PENDING.value

@@ -31,6 +31,7 @@ def _resource_modules():
         genres,
         inventory,
         jobs,
+        languages,
         me,
         orders,
         promotions,
@@ -40,6 +41,7 @@ def _resource_modules():
     return [
         books,
         genres,
+        languages,
         authors,
         books_staff,
         covers,

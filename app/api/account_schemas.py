@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import fields, pre_load, validate
 
+from app.api.base import Schema
 from services.accounts.passwords import MAX_LENGTH
 
 Password = fields.String(

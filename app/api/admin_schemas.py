@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from app.api.base import Schema
 from app.api.inventory_schemas import PageArgs
 from models import FailedTaskStatus
 

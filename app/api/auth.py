@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api.account_schemas import (
     LinkTokenSchema,
@@ -16,6 +15,7 @@ from app.api.account_schemas import (
     TokenPairSchema,
     UserSchema,
 )
+from app.api.base import Blueprint
 from app.api.cart import CART_TOKEN_HEADER
 from app.auth import access_token_for
 from app.extensions import limiter

@@ -6,8 +6,8 @@ import uuid
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint
 from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import BookDetailSchema, BookListArgs, BookPageSchema
 from services.catalog import reads as catalog

@@ -8,9 +8,9 @@ import uuid
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from app.api.base import Blueprint, Schema
 from app.auth import require_user, staff_required
 from services.catalog import admin as catalog_admin
 

@@ -7,8 +7,8 @@ import uuid
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint, Schema
 from app.auth import current_user
 from models import db
 from services.orders import cart as carts
@@ -18,7 +18,7 @@ blp = Blueprint("cart", __name__, description="Shopping cart")
 CART_TOKEN_HEADER = "X-Cart-Token"
 
 
-class CartItemSchema(ma.Schema):
+class CartItemSchema(Schema):
     book_id = ma.fields.UUID()
     title = ma.fields.String()
     quantity = ma.fields.Integer()
@@ -27,7 +27,7 @@ class CartItemSchema(ma.Schema):
     available = ma.fields.Integer()
 
 
-class CartSchema(ma.Schema):
+class CartSchema(Schema):
     id = ma.fields.UUID(allow_none=True)
     items = ma.fields.List(ma.fields.Nested(CartItemSchema))
     subtotal_cents = ma.fields.Integer()
@@ -36,12 +36,12 @@ class CartSchema(ma.Schema):
     locked = ma.fields.Boolean()
 
 
-class AddItemSchema(ma.Schema):
+class AddItemSchema(Schema):
     book_id = ma.fields.UUID(required=True)
     quantity = ma.fields.Integer(load_default=1)
 
 
-class ChangeItemSchema(ma.Schema):
+class ChangeItemSchema(Schema):
     quantity = ma.fields.Integer(required=True)
 
 

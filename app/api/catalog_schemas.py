@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
+from app.api.base import Schema
 from services.catalog.reads import BOOK_SORTS, DEFAULT_BOOK_SORT
 
 MAX_LIMIT = 100
@@ -34,16 +42,36 @@ class BookListArgs(PageArgs):
     )
     author = fields.UUID(load_default=None, metadata={"description": "Author id."})
     language = fields.String(
-        load_default=None, metadata={"description": "ISO 639-1 language code, e.g. `en`."}
+        load_default=None,
+        validate=validate.Length(1, 16),
+        metadata={
+            "description": "ISO 639-1 language code in any case (`en` or `EN`). "
+            "A code no book has is a 422 `unknown_language`: "
+            "`GET /languages` lists the codes in use."
+        },
     )
-    price_min = fields.Integer(load_default=None, validate=validate.Range(min=0))
-    price_max = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    price_min = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={"description": "Lowest price in cents (minor units of `currency`)."},
+    )
+    price_max = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={"description": "Highest price in cents (minor units of `currency`)."},
+    )
     in_stock = fields.Boolean(load_default=None)
     sort = fields.String(
         load_default=DEFAULT_BOOK_SORT,
         validate=validate.OneOf(list(BOOK_SORTS)),
         metadata={"description": "One of " + ", ".join(BOOK_SORTS) + "."},
     )
+
+    @post_load
+    def normalise(self, data, **kwargs):
+        if data.get("language") is not None:
+            data["language"] = data["language"].strip().lower()
+        return data
 
     @validates_schema
     def check_price_range(self, data, **kwargs):
@@ -130,4 +158,16 @@ class AuthorDetailSchema(AuthorSchema):
     books = fields.List(
         fields.Nested(BookSchema),
         metadata={"description": "Best-selling books first, at most 100; see /books?author=."},
+    )
+
+
+class LanguageSchema(Schema):
+    code = fields.String(metadata={"description": "ISO 639-1 code (lower case), e.g. `en`."})
+    books_count = fields.Integer(metadata={"description": "Active books in this language."})
+
+
+class LanguageListSchema(Schema):
+    items = fields.List(fields.Nested(LanguageSchema))
+    next_cursor = fields.String(
+        allow_none=True, metadata={"description": "Always null: every language is on one page."}
     )

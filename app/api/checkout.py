@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint, Schema
 from app.api.cart import CART_TOKEN_HEADER
 from app.api.orders import OrderSchema
 from app.auth import current_user, login_required, require_user
@@ -20,7 +20,7 @@ blp = Blueprint("checkout", __name__, description="Checkout")
 COUNTRY = ma.validate.Regexp(r"^[A-Z]{2}$", error="Use an ISO 3166 alpha-2 country code.")
 
 
-class ShippingAddressSchema(ma.Schema):
+class ShippingAddressSchema(Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
     line1 = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
     line2 = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
@@ -30,7 +30,7 @@ class ShippingAddressSchema(ma.Schema):
     country = ma.fields.String(required=True, validate=COUNTRY)
 
 
-class CheckoutSchema(ma.Schema):
+class CheckoutSchema(Schema):
     shipping_address = ma.fields.Nested(ShippingAddressSchema, load_default=None)
     address_id = ma.fields.UUID(load_default=None)
     shipping_method = ma.fields.String(
@@ -49,7 +49,7 @@ class QuoteArgsSchema(CheckoutSchema):
     payment_method = ma.fields.String(load_default=None)
 
 
-class QuoteSchema(ma.Schema):
+class QuoteSchema(Schema):
     subtotal_cents = ma.fields.Integer()
     discount_cents = ma.fields.Integer()
     shipping_cents = ma.fields.Integer()
@@ -58,11 +58,11 @@ class QuoteSchema(ma.Schema):
     currency = ma.fields.String()
 
 
-class ShippingMethodArgs(ma.Schema):
+class ShippingMethodArgs(Schema):
     country = ma.fields.String(required=True, validate=COUNTRY)
 
 
-class ShippingMethodSchema(ma.Schema):
+class ShippingMethodSchema(Schema):
     code = ma.fields.String()
     name = ma.fields.String()
     estimated_days = ma.fields.Integer()
@@ -71,7 +71,7 @@ class ShippingMethodSchema(ma.Schema):
     currency = ma.fields.String()
 
 
-class ShippingMethodListSchema(ma.Schema):
+class ShippingMethodListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(ShippingMethodSchema))
 
 

@@ -6,9 +6,9 @@ import uuid
 
 from flask import current_app, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from app.api.base import Blueprint, Schema
 from app.api.books_staff import StaffBookSchema
 from app.auth import require_user, staff_required
 from services.catalog import admin as catalog_admin

@@ -7,9 +7,10 @@ import uuid
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from app.api.admin_schemas import FailedTaskListArgs, FailedTaskPageSchema, FailedTaskSchema
+from app.api.base import Blueprint
 from app.auth import staff_required
 from models import db
 from services.ops import failed_tasks

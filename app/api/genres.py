@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint
 from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import GenreListSchema
 from services.catalog import reads as catalog

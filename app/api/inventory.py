@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint
 from app.api.inventory_schemas import (
     AdjustmentSchema,
     MovementPageSchema,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from app.api.base import Schema
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api.admin_schemas import JobsOverviewSchema
+from app.api.base import Blueprint
 from app.auth import staff_required
 from beat.schedule import BEAT_SCHEDULE
 from services.ops import jobs

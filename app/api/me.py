@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api.account_schemas import (
     AddressListSchema,
@@ -17,6 +16,7 @@ from app.api.account_schemas import (
     ProfileUpdateSchema,
     UserSchema,
 )
+from app.api.base import Blueprint
 from app.auth import login_required, require_user
 from services.accounts import addresses
 from services.accounts import users as accounts

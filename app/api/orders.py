@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint, Schema
 from app.auth import login_required, require_user, staff_required
 from services.orders import lifecycle as orders
 from tasks.chains import send_recorded
@@ -14,7 +14,7 @@ from tasks.chains import send_recorded
 blp = Blueprint("orders", __name__, description="Orders")
 
 
-class OrderItemSchema(ma.Schema):
+class OrderItemSchema(Schema):
     book_id = ma.fields.UUID()
     title = ma.fields.String()
     quantity = ma.fields.Integer()
@@ -22,20 +22,20 @@ class OrderItemSchema(ma.Schema):
     line_total_cents = ma.fields.Integer()
 
 
-class PaymentSchema(ma.Schema):
+class PaymentSchema(Schema):
     status = ma.fields.String()
     provider = ma.fields.String(allow_none=True)
     client_secret = ma.fields.String(allow_none=True)
 
 
-class ShipmentSchema(ma.Schema):
+class ShipmentSchema(Schema):
     carrier = ma.fields.String(allow_none=True)
     tracking_number = ma.fields.String(allow_none=True)
     status = ma.fields.String(allow_none=True)
     events = ma.fields.List(ma.fields.Dict())
 
 
-class TimelineEntrySchema(ma.Schema):
+class TimelineEntrySchema(Schema):
     step = ma.fields.String()
     status = ma.fields.String()
     attempts = ma.fields.Integer()
@@ -44,7 +44,7 @@ class TimelineEntrySchema(ma.Schema):
     error = ma.fields.String(allow_none=True)
 
 
-class OrderSchema(ma.Schema):
+class OrderSchema(Schema):
     id = ma.fields.UUID()
     status = ma.fields.String()
     status_reason = ma.fields.String(allow_none=True)
@@ -66,17 +66,17 @@ class OrderSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class OrderPageSchema(ma.Schema):
+class OrderPageSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(OrderSchema))
     next_cursor = ma.fields.String(allow_none=True)
 
 
-class OrderListArgs(ma.Schema):
+class OrderListArgs(Schema):
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
     cursor = ma.fields.String(load_default=None)
 
 
-class ShipSchema(ma.Schema):
+class ShipSchema(Schema):
     carrier = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
     tracking_number = ma.fields.String(required=True, validate=ma.validate.Length(1, 128))
 

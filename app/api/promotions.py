@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint, Schema
 from app.auth import staff_required
 from models import db
 from services.orders import promotions
@@ -13,7 +13,7 @@ from services.orders import promotions
 blp = Blueprint("promotions", __name__, description="Promotions (staff)")
 
 
-class PromotionSchema(ma.Schema):
+class PromotionSchema(Schema):
     id = ma.fields.UUID(dump_only=True)
     code = ma.fields.String(
         required=True,
@@ -43,12 +43,12 @@ class PromotionPatchSchema(PromotionSchema):
         partial = True
 
 
-class PromotionListArgs(ma.Schema):
+class PromotionListArgs(Schema):
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
     cursor = ma.fields.String(load_default=None)
 
 
-class PromotionPageSchema(ma.Schema):
+class PromotionPageSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(PromotionSchema))
     next_cursor = ma.fields.String(allow_none=True)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api.admin_schemas import ReconciliationReportSchema, ReconciliationReportsSchema
+from app.api.base import Blueprint
 from app.api.inventory_schemas import PageArgs
 from app.auth import staff_required
 from services.inventory import reconciliation as stock_reconciliation

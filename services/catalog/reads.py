@@ -33,7 +33,8 @@ BOOK_SORTS: dict[str, SortOrder] = {
     "-price": SortOrder(
         (SortKey(Book.price_cents, descending=True), SortKey(Book.id, True, parse=uuid_key))
     ),
-    "title": SortOrder((SortKey(Book.title, parse=text_key), _BOOK_ID)),
+    # The stored sort key: no leading punctuation or article, code-point order (models.catalog).
+    "title": SortOrder((SortKey(Book.title_sort, parse=text_key), _BOOK_ID)),
 }
 DEFAULT_BOOK_SORT = "bestselling"
 
@@ -52,6 +53,7 @@ CARD_COLUMNS = (
     Book.average_rating,
     Book.ratings_count,
     Book.sales_count,
+    Book.title_sort,
 )
 
 # An author page shows this many of their books; the rest page through /books?author=.
@@ -66,6 +68,12 @@ class BookFilters:
     price_min: int | None = None
     price_max: int | None = None
     in_stock: bool | None = None
+
+
+class UnknownLanguage(InvalidInput):
+    """No active book has this language code; GET /languages lists those that do."""
+
+    error = "unknown_language"
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ def list_books(
         raise InvalidInput(f"Unknown sort {sort!r}; use one of {', '.join(BOOK_SORTS)}.")
     codec = CursorCodec(secret, salt=f"catalog.books.{sort}")
     after = codec.decode(order, cursor) if cursor else None
+    if filters.language is not None:
+        check_language(filters.language)
     stmt = _active_books()
     if filters.genre is not None:
         genre_id = db.session.scalar(select(Genre.id).where(Genre.slug == filters.genre))
@@ -134,6 +144,29 @@ def list_genres() -> list[dict]:
         .order_by(Genre.name, Genre.slug)
     ).all()
     return [{"slug": slug, "name": name, "books_count": count} for slug, name, count in rows]
+
+
+def check_language(code: str) -> None:
+    """Refuse a language no active book has, so a typo is not an empty page."""
+    known = db.session.scalar(
+        select(exists().where(Book.language == code, Book.status == BookStatus.ACTIVE))
+    )
+    if not known:
+        raise UnknownLanguage(
+            f"No book in the catalog has language {code!r}; "
+            "GET /api/v1/languages lists the codes in use."
+        )
+
+
+def list_languages() -> list[dict]:
+    """Every language code of the active catalog with its count of books, most books first."""
+    rows = db.session.execute(
+        select(Book.language, func.count())
+        .where(Book.status == BookStatus.ACTIVE, Book.language.is_not(None))
+        .group_by(Book.language)
+        .order_by(func.count().desc(), Book.language)
+    ).all()
+    return [{"code": code, "books_count": count} for code, count in rows]
 
 
 def search_authors(query: str | None, limit: int, cursor: str | None, secret: str) -> Page:

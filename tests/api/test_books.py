@@ -143,9 +143,12 @@ def test_default_sort_is_bestselling_and_default_limit_is_20(client):
     assert response.json["next_cursor"]
 
 
-def test_unknown_query_parameters_are_ignored(client):
+def test_unknown_query_parameters_are_refused_by_name(client):
+    # SPEC §3: a typo in a filter must not silently return the unfiltered catalog.
     make_book("Kept")
-    assert titles(client.get(BOOKS, query_string={"colour": "blue"})) == ["Kept"]
+    response = client.get(BOOKS, query_string={"colour": "blue"})
+    assert response.status_code == 422
+    assert list(response.json["errors"]["query"]) == ["colour"]
 
 
 def test_empty_query_values_mean_not_given(client):
