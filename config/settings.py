@@ -124,6 +124,18 @@ def load() -> dict:
         "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "10 per minute;100 per hour"),
         "RATE_LIMIT_REGISTER": _env("RATE_LIMIT_REGISTER", "5 per minute;50 per hour"),
         "RATE_LIMIT_PASSWORD_RESET": _env("RATE_LIMIT_PASSWORD_RESET", "5 per minute;20 per hour"),
+        # --- frontend contract (issue 11) ---
+        # Guest checkouts, per client address and per guest e-mail address.
+        "RATE_LIMIT_GUEST_CHECKOUT": _env("RATE_LIMIT_GUEST_CHECKOUT", "10 per minute;50 per hour"),
+        # Verification mails asked for again, per client address and per recipient.
+        "RATE_LIMIT_VERIFY_RESEND": _env("RATE_LIMIT_VERIFY_RESEND", "3 per minute;10 per hour"),
+        # Off by default so guests and new accounts can order at once; on: accounts must have
+        # verified their e-mail before POST /checkout (403 email_not_verified).
+        "REQUIRE_VERIFIED_EMAIL_TO_ORDER": _env_bool("REQUIRE_VERIFIED_EMAIL_TO_ORDER", False),
+        # Browser origins allowed to call the API (comma-separated; empty: no CORS headers).
+        "CORS_ORIGINS": _env("CORS_ORIGINS", ""),
+        # How long a browser may cache a preflight answer.
+        "CORS_MAX_AGE_SECONDS": _env_int("CORS_MAX_AGE_SECONDS", 600),
         # Email: file (writes .eml under EMAIL_FILE_DIR) | smtp | ses.
         "EMAIL_BACKEND": _env("EMAIL_BACKEND", "file"),
         "EMAIL_FROM": _env("EMAIL_FROM", "Bookstore <no-reply@bookstore.example>"),

@@ -19,8 +19,10 @@ from app.api.base import Blueprint
 from app.api.cart import CART_TOKEN_HEADER
 from app.auth import access_token_for
 from app.extensions import limiter
+from models import db
 from services.accounts import refresh_tokens
 from services.accounts import users as accounts
+from services.orders import guest_access
 from tasks.email import enqueue
 
 blp = Blueprint("auth", __name__, description="Accounts and sessions.")
@@ -106,7 +108,11 @@ class VerifyEmail(MethodView):
     @blp.alt_response(400, description="invalid_token")
     def post(self, body):
         """Confirm the email address with the token from the verification email."""
-        return accounts.verify_email(body["token"])
+        user = accounts.verify_email(body["token"])
+        # Guest orders placed with this address join the account now that it is proven.
+        guest_access.claim_guest_orders(user)
+        db.session.commit()
+        return user
 
 
 @blp.route("/auth/password-reset")

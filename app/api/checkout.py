@@ -9,7 +9,8 @@ from flask.views import MethodView
 from app.api.base import Blueprint, Schema
 from app.api.cart import CART_TOKEN_HEADER
 from app.api.orders import OrderSchema
-from app.auth import current_user, login_required, require_user
+from app.auth import current_user
+from app.extensions import limiter
 from services.orders import cart as carts
 from services.orders import checkout, pricing
 from services.orders import lifecycle as orders
@@ -38,6 +39,14 @@ class CheckoutSchema(Schema):
     )
     promo_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
     payment_method = ma.fields.String(required=True, validate=ma.validate.Length(1, 255))
+    email = ma.fields.Email(
+        load_default=None,
+        validate=ma.validate.Length(max=320),
+        metadata={
+            "description": "Required for a guest checkout (no Authorization header): the order "
+            "is confirmed to this address. Ignored for an account's order."
+        },
+    )
 
     @ma.validates_schema
     def _one_address(self, data, **_):
@@ -108,19 +117,58 @@ class CheckoutQuote(MethodView):
         return quote.as_dict()
 
 
+GUEST_RATE_LIMITED = "Too many guest checkouts from this address; wait a little and try again."
+
+
+def _is_account_request() -> bool:
+    return bool(request.headers.get("Authorization"))
+
+
+def _guest_email_key() -> str:
+    """Guest checkouts are limited per e-mail address as well as per client address."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"guest-email:{str(email).strip().lower()}" if email else "guest-email:-"
+
+
+_guest_limit = limiter.shared_limit(
+    lambda: current_app.config["RATE_LIMIT_GUEST_CHECKOUT"],
+    scope="guest-checkout-ip",
+    exempt_when=_is_account_request,
+    error_message=GUEST_RATE_LIMITED,
+)
+_guest_email_limit = limiter.shared_limit(
+    lambda: current_app.config["RATE_LIMIT_GUEST_CHECKOUT"],
+    scope="guest-checkout-email",
+    key_func=_guest_email_key,
+    exempt_when=_is_account_request,
+    error_message=GUEST_RATE_LIMITED,
+)
+
+
 @blp.route("/checkout")
 class Checkout(MethodView):
-    @login_required
+    @_guest_limit
+    @_guest_email_limit
     @blp.arguments(CheckoutSchema)
     @blp.response(202, OrderSchema)
     def post(self, body):
-        """Place the order from your cart; it is processed asynchronously (poll the order)."""
-        placement = checkout.place_order(
-            require_user(),
-            _canonical(body),
-            request.headers.get("Idempotency-Key") or None,
-            request.headers.get(CART_TOKEN_HEADER) or None,
-        )
+        """Place the order from your cart (an account's, or a guest's with `email`); it is
+        processed asynchronously (poll the order)."""
+        user = current_user()
+        key = request.headers.get("Idempotency-Key") or None
+        token = request.headers.get(CART_TOKEN_HEADER) or None
+        canonical = _canonical(body)
+        if user is None:
+            placement = checkout.place_guest_order(body.get("email"), canonical, key, token)
+        else:
+            placement = checkout.place_order(
+                user,
+                canonical,
+                key,
+                token,
+                require_verified_email=current_app.config["REQUIRE_VERIFIED_EMAIL_TO_ORDER"],
+            )
         send_recorded(current_app.extensions["celery"], placement.outbox_ids)
         location = f"/api/v1/orders/{placement.order.id}"
         return orders.order_view(placement.order), 202, {"Location": location}

@@ -6,8 +6,10 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
-from app.api.base import Blueprint, Schema
-from app.auth import login_required, require_user, staff_required
+from app.api.base import Blueprint
+from app.api.cart import CART_TOKEN_HEADER, Schema
+from app.auth import current_user, login_required, require_user, staff_required
+from services.orders import guest_access
 from services.orders import lifecycle as orders
 from tasks.chains import send_recorded
 
@@ -46,6 +48,9 @@ class TimelineEntrySchema(Schema):
 
 class OrderSchema(Schema):
     id = ma.fields.UUID()
+    number = ma.fields.String(
+        metadata={"description": "Human-readable order number, `BK-` and six or more digits."}
+    )
     status = ma.fields.String()
     status_reason = ma.fields.String(allow_none=True)
     items = ma.fields.List(ma.fields.Nested(OrderItemSchema))
@@ -76,6 +81,14 @@ class OrderListArgs(Schema):
     cursor = ma.fields.String(load_default=None)
 
 
+class OrderReadArgs(Schema):
+    token = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(1, 512),
+        metadata={"description": "A guest's signed order link token (from its e-mails)."},
+    )
+
+
 class ShipSchema(Schema):
     carrier = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
     tracking_number = ma.fields.String(required=True, validate=ma.validate.Length(1, 128))
@@ -98,11 +111,21 @@ class Orders(MethodView):
 
 @blp.route("/orders/<uuid:order_id>")
 class OrderDetail(MethodView):
-    @login_required
+    @blp.arguments(OrderReadArgs, location="query")
     @blp.response(200, OrderSchema)
-    def get(self, order_id):
-        """One of your orders with payment, shipment and processing timeline."""
-        return orders.order_view(orders.get_for(order_id, require_user()))
+    def get(self, args, order_id):
+        """One order with payment, shipment and processing timeline: yours, or a guest's read
+        with the X-Cart-Token it was placed with or the `token` of its e-mailed link."""
+        user = current_user()
+        if user is not None:
+            return orders.order_view(orders.get_for(order_id, user))
+        order = guest_access.get_for_guest(
+            order_id,
+            request.headers.get(CART_TOKEN_HEADER),
+            args["token"],
+            current_app.config["SECRET_KEY"],
+        )
+        return orders.order_view(order)
 
 
 @blp.route("/orders/<uuid:order_id>/cancel")

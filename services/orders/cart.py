@@ -85,6 +85,20 @@ def _guest_cart(token: str | None) -> Cart | None:
     ).first()
 
 
+def guest_cart(token: str | None, for_update: bool = False) -> Cart | None:
+    """The live guest cart of this X-Cart-Token (locked for update when asked)."""
+    if not token:
+        return None
+    query = select(Cart).where(
+        Cart.token_hash == hash_token(token),
+        Cart.user_id.is_(None),
+        Cart.status.in_(LIVE_STATUSES),
+    )
+    if for_update:
+        query = query.with_for_update()
+    return db.session.scalars(query).first()
+
+
 def _create_user_cart(user_id: uuid.UUID) -> Cart:
     try:
         with db.session.begin_nested():

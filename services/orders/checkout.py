@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models import CartStatus, Order, OrderLine, OrderStatus, OrderStep, User, db
 from services import outbox, payments
-from services.errors import Conflict, InvalidInput
+from services.errors import Conflict, Forbidden, InvalidInput
 from services.orders import cart as carts
 from services.orders import pricing, promotions
 
@@ -43,6 +43,37 @@ class AddressRequired(InvalidInput):
     error = "address_required"
 
 
+class EmailRequired(InvalidInput):
+    """A guest checkout needs the e-mail address the order is confirmed to."""
+
+    error = "email_required"
+
+
+class CartTokenRequired(InvalidInput):
+    """A guest checks out the cart of its X-Cart-Token header."""
+
+    error = "cart_token_required"
+
+
+class EmailNotVerified(Forbidden):
+    """This shop asks accounts to verify their e-mail address before ordering."""
+
+    error = "email_not_verified"
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who places the order: an account, or a guest (its e-mail and cart token)."""
+
+    user: User | None = None
+    email: str | None = None
+    guest_token: str | None = None
+
+    @property
+    def token_hash(self) -> str | None:
+        return carts.hash_token(self.guest_token) if self.guest_token else None
+
+
 @dataclass
 class Placement:
     order: Order
@@ -55,10 +86,12 @@ def fingerprint(body: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(user_id: uuid.UUID, key: str, body_fingerprint: str) -> Order | None:
-    order = db.session.scalar(
-        select(Order).where(Order.user_id == user_id, Order.idempotency_key == key)
-    )
+def _replay(buyer: Buyer, key: str, body_fingerprint: str) -> Order | None:
+    if buyer.user is not None:
+        owner = Order.user_id == buyer.user.id
+    else:
+        owner = Order.user_id.is_(None) & (Order.guest_token_hash == buyer.token_hash)
+    order = db.session.scalar(select(Order).where(owner, Order.idempotency_key == key))
     if order is not None and order.request_fingerprint != body_fingerprint:
         raise IdempotencyConflict()
     return order
@@ -88,35 +121,76 @@ def _saved_address(user: User, address_id: uuid.UUID) -> dict | None:
 
 
 def place_order(
-    user: User, body: dict, idempotency_key: str | None, guest_token: str | None = None
+    user: User,
+    body: dict,
+    idempotency_key: str | None,
+    guest_token: str | None = None,
+    require_verified_email: bool = False,
 ) -> Placement:
     """Create the pending order from the user's cart and commit. Replays of the same
     Idempotency-Key and body return the first order (``created`` False)."""
+    if require_verified_email and user.email_verified_at is None:
+        raise EmailNotVerified()
+    return _place(Buyer(user=user, guest_token=guest_token), body, idempotency_key)
+
+
+def place_guest_order(
+    email: str | None, body: dict, idempotency_key: str | None, guest_token: str | None
+) -> Placement:
+    """A guest's order from the cart of its X-Cart-Token; it is confirmed to ``email`` and read
+    with the same token or the signed link of its e-mails. Commits."""
+    if not guest_token:
+        raise CartTokenRequired()
+    if not email:
+        raise EmailRequired()
+    if body.get("address_id"):
+        raise AddressRequired("A guest sends the shipping_address itself.")
+    if body.get("promo_code"):
+        raise promotions.PromoCodeInvalid("Promotion codes need an account: log in to use one.")
+    return _place(Buyer(email=email.strip(), guest_token=guest_token), body, idempotency_key)
+
+
+def _buyer_cart(buyer: Buyer):
+    if buyer.user is None:
+        return carts.guest_cart(buyer.guest_token, for_update=True)
+    if buyer.guest_token:
+        carts.merge_guest_cart(buyer.guest_token, buyer.user.id)
+    return carts.live_user_cart(buyer.user.id, for_update=True)
+
+
+def _place(buyer: Buyer, body: dict, idempotency_key: str | None) -> Placement:
+    user = buyer.user
     body_fingerprint = fingerprint(body)
     if idempotency_key:
-        existing = _replay(user.id, idempotency_key, body_fingerprint)
+        existing = _replay(buyer, idempotency_key, body_fingerprint)
         if existing is not None:
             return Placement(existing, False, [])
     payments.check_payment_method(body["payment_method"])
-    address = resolve_address(user, body)
-    if guest_token:
-        carts.merge_guest_cart(guest_token, user.id)
-    cart = carts.live_user_cart(user.id, for_update=True)
+    if user is not None:
+        address = resolve_address(user, body)
+    elif body.get("shipping_address"):
+        address = dict(body["shipping_address"])
+    else:
+        raise AddressRequired()
+    cart = _buyer_cart(buyer)
     if idempotency_key:
         # A concurrent request with the same key may have committed while we waited.
-        existing = _replay(user.id, idempotency_key, body_fingerprint)
+        existing = _replay(buyer, idempotency_key, body_fingerprint)
         if existing is not None:
             db.session.rollback()
             return Placement(existing, False, [])
     if cart is not None and cart.status == CartStatus.LOCKED:
         raise carts.CartLocked()
+    user_id = user.id if user is not None else None
     quote = pricing.quote(
-        cart, address["country"], body["shipping_method"], body.get("promo_code"), user.id
+        cart, address["country"], body["shipping_method"], body.get("promo_code"), user_id
     )
     now = datetime.now(UTC)
     order = Order(
         id=uuid.uuid4(),
-        user_id=user.id,
+        user_id=user_id,
+        email=buyer.email,
+        guest_token_hash=buyer.token_hash if user is None else None,
         cart_id=cart.id,
         status=OrderStatus.PENDING,
         currency=quote.currency,
@@ -154,7 +228,7 @@ def place_order(
     db.session.add(order)
     db.session.flush()
     if quote.promotion is not None:
-        promotions.redeem(quote.promotion, order.id, user.id)
+        promotions.redeem(quote.promotion, order.id, user_id)
     cart.status = CartStatus.LOCKED
     message = outbox.record(outbox.ORDER_PLACED, {"order_id": str(order.id)})
     try:
@@ -163,7 +237,7 @@ def place_order(
         # A concurrent request with the same Idempotency-Key committed first.
         db.session.rollback()
         if idempotency_key:
-            existing = _replay(user.id, idempotency_key, body_fingerprint)
+            existing = _replay(buyer, idempotency_key, body_fingerprint)
             if existing is not None:
                 return Placement(existing, False, [])
         raise

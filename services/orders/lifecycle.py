@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, tuple_
 
 from models import Order, OrderStatus, Shipment, User, db
+from models.orders import order_number
 from services import payments
 from services.catalog import cache as catalog_cache
 from services.errors import Conflict, InvalidCursor
@@ -98,6 +99,7 @@ def order_view(order: Order) -> dict:
     payment, shipment = order.payment, order.shipment
     return {
         "id": order.id,
+        "number": order_number(order.number),
         "status": order.status,
         "status_reason": order.status_reason,
         "items": [
@@ -250,13 +252,17 @@ def _money(cents: int, currency: str) -> str:
     return f"{cents / 100:.2f} {currency}"
 
 
-def email_context(order: Order, user: User) -> dict:
-    """What the order templates see (plain JSON values: it is stored with the notification)."""
+def email_context(order: Order, user: User | None, link_secret: str = "") -> dict:
+    """What the order templates see (plain JSON values: it is stored with the notification).
+    A guest's order (no user) links to the order with a token signed by ``link_secret``."""
+    from services.orders.guest_access import order_url
+
     shipment = order.shipment
     return {
-        "name": user.name,
+        "name": user.name if user is not None else None,
         "order_id": str(order.id),
-        "order_url": f"/api/v1/orders/{order.id}",
+        "order_number": order_number(order.number),
+        "order_url": order_url(order, link_secret),
         "status": order.status,
         "reason": order.status_reason,
         "items": [
@@ -277,18 +283,24 @@ def email_context(order: Order, user: User) -> dict:
     }
 
 
-def send_email(order_id: uuid.UUID, event: str) -> bool:
+def send_email(order_id: uuid.UUID, event: str, link_secret: str = "") -> bool:
     """Tell the shopper about ``event`` once: the dedupe key makes a re-run a no-op.
-    Commits (the notifications service commits its own transaction)."""
+    Commits (the notifications service commits its own transaction). A guest's order goes to
+    the e-mail it was placed with, linking to the order with a token signed by ``link_secret``."""
     from services.notifications import delivery as notifications  # the delivery log
 
     order = db.session.get(Order, order_id)
     if order is None:
         return False
-    user = db.session.get(User, order.user_id)
-    context = email_context(order, user)
+    user = db.session.get(User, order.user_id) if order.user_id is not None else None
+    context = email_context(order, user, link_secret)
+    recipient = user.email if user is not None else order.email
     db.session.commit()  # send_once wants a session without pending work
     notifications.send_once(
-        f"order:{order.id}:{event}", user.email, EMAIL_TEMPLATES[event], context, user_id=user.id
+        f"order:{order.id}:{event}",
+        recipient,
+        EMAIL_TEMPLATES[event],
+        context,
+        user_id=user.id if user is not None else None,
     )
     return True

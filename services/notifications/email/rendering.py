@@ -38,13 +38,26 @@ def render(template: str, context: dict, sender: str, to: str) -> EmailMessage:
     message["To"] = to
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip(" >") or None)
-    message.set_content(text_body)
+    message.set_content(text_body, cte=transfer_encoding(text_body))
     try:
         html_body = html.get_template(f"{template}.html").render(context)
     except TemplateNotFound:
         return message
-    message.add_alternative(html_body, subtype="html")
+    message.add_alternative(html_body, subtype="html", cte=transfer_encoding(html_body))
     return message
+
+
+# RFC 5322: a line is at most 998 octets.
+_MAX_LINE_OCTETS = 998
+
+
+def transfer_encoding(body: str) -> str:
+    """7bit or 8bit whenever the lines allow it, so the links in the raw message are the links
+    a reader clicks (quoted-printable would break a long ``?token=`` link with ``=`` soft line
+    breaks and turn its ``=`` into ``=3D``); quoted-printable only for overlong lines."""
+    if any(len(line.encode()) > _MAX_LINE_OCTETS for line in body.splitlines()):
+        return "quoted-printable"
+    return "7bit" if body.isascii() else "8bit"
 
 
 def subject_of(template: str, context: dict) -> str:
