@@ -27,6 +27,14 @@ class CartItemSchema(Schema):
     available = ma.fields.Integer()
 
 
+class CartProblemSchema(Schema):
+    book_id = ma.fields.UUID()
+    error = ma.fields.String(
+        metadata={"enum": ["insufficient_stock", "book_unavailable"], "description": "Why."}
+    )
+    available = ma.fields.Integer(metadata={"description": "Copies that can be ordered now."})
+
+
 class CartSchema(Schema):
     id = ma.fields.UUID(allow_none=True)
     items = ma.fields.List(ma.fields.Nested(CartItemSchema))
@@ -34,6 +42,12 @@ class CartSchema(Schema):
     currency = ma.fields.String()
     expires_at = ma.fields.DateTime(allow_none=True)
     locked = ma.fields.Boolean()
+    problems = ma.fields.List(
+        ma.fields.Nested(CartProblemSchema),
+        metadata={
+            "description": "Lines that cannot be ordered as they stand (empty when all can)."
+        },
+    )
 
 
 class AddItemSchema(Schema):

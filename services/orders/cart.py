@@ -50,6 +50,12 @@ class CartItemNotFound(NotFound):
     error = "cart_item_not_found"
 
 
+class NotEnoughInStock(Conflict):
+    """Fewer copies are available than the cart would hold; ``available`` says how many."""
+
+    error = "insufficient_stock"
+
+
 @dataclass
 class CartHandle:
     """The cart a request addresses; ``new_token`` is set when a guest token was just minted."""
@@ -163,6 +169,18 @@ def _item(cart: Cart, book_id: uuid.UUID) -> CartItem | None:
     return next((item for item in cart.items if item.book_id == book_id), None)
 
 
+def _check_available(book_id: uuid.UUID, quantity: int) -> None:
+    """Tell early when the copies are not there (reservation at checkout stays the authority)."""
+    available = inventory.availability([book_id])[book_id]
+    if quantity > available:
+        raise NotEnoughInStock(
+            f"Only {available} copies of this book are available.",
+            book_id=str(book_id),
+            requested=quantity,
+            available=available,
+        )
+
+
 def add_item(cart: Cart, book_id: uuid.UUID, quantity: int) -> Cart:
     """Add ``quantity`` copies (added to what is already in the cart)."""
     _require_open(cart)
@@ -170,9 +188,11 @@ def add_item(cart: Cart, book_id: uuid.UUID, quantity: int) -> Cart:
     _sellable_book(book_id)
     item = _item(cart, book_id)
     if item is None:
+        _check_available(book_id, quantity)
         cart.items.append(CartItem(book_id=book_id, quantity=quantity, added_at=_now()))
     else:
         _check_quantity(item.quantity + quantity)
+        _check_available(book_id, item.quantity + quantity)
         item.quantity += quantity
     _touch(cart)
     return cart
@@ -184,6 +204,8 @@ def set_quantity(cart: Cart, book_id: uuid.UUID, quantity: int) -> Cart:
     item = _item(cart, book_id)
     if item is None:
         raise CartItemNotFound()
+    if quantity > item.quantity:  # lowering a quantity is always allowed
+        _check_available(book_id, quantity)
     item.quantity = quantity
     _touch(cart)
     return cart
@@ -249,6 +271,7 @@ def cart_view(cart: Cart | None) -> dict:
             "currency": currency,
             "expires_at": None,
             "locked": False,
+            "problems": [],
         }
     books = {
         book.id: book
@@ -257,9 +280,12 @@ def cart_view(cart: Cart | None) -> dict:
         )
     }
     available = inventory.availability(list(books))
-    items = []
+    items, problems = [], []
     for item in cart.items:
         book = books[item.book_id]
+        problem = _problem(book, item.quantity, available.get(item.book_id, 0))
+        if problem is not None:
+            problems.append({"book_id": item.book_id, **problem})
         items.append(
             {
                 "book_id": item.book_id,
@@ -277,7 +303,17 @@ def cart_view(cart: Cart | None) -> dict:
         "currency": currency,
         "expires_at": cart.expires_at,
         "locked": cart.status == CartStatus.LOCKED,
+        "problems": problems,
     }
+
+
+def _problem(book: Book, quantity: int, available: int) -> dict | None:
+    """What stops a line from being ordered as it stands, if anything."""
+    if book.status != BookStatus.ACTIVE:
+        return {"error": BookUnavailable.error, "available": 0}
+    if quantity > available:
+        return {"error": NotEnoughInStock.error, "available": available}
+    return None
 
 
 def expire_idle(now: datetime, limit: int = 1000) -> int:

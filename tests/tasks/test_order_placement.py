@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Cart, Notification, Order, Payment, ReindexRequest, Stock, StockMovement, db
+from services.inventory import stock as inventory
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.ledger import ledger_drift
 from tests.support.orders import add_to_cart, check_out, wait_for_order, wait_until
@@ -136,8 +137,11 @@ def test_a_card_needing_customer_action_waits_with_the_stock_held(shop, app):
 
 def test_no_stock_rejects_the_order_and_unlocks_the_cart(shop, app, engine):
     headers = auth_headers(app, make_user())
-    book = make_book(on_hand=1)
+    book = make_book(on_hand=2)
     add_to_cart(shop, headers, book, 2)
+    # a copy is damaged after the cart took both (the cart refuses more than is available)
+    inventory.adjust(book.id, -1, "damaged")
+    db.session.commit()
 
     order = wait_for_order(shop, headers, check_out(shop, headers).get_json()["id"])
 
