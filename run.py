@@ -146,6 +146,9 @@ def _child_environment() -> dict[str, str]:
         # Local use only: Flower's API answers 401 without auth unless this is set.
         env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if not env.get("CORS_ORIGINS"):
+        # `make run` lets the local frontend (FRONTEND_URL) call the API from the browser.
+        env["CORS_ORIGINS"] = env.get("FRONTEND_URL") or "http://localhost:3000"
     return env
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_caching import Cache
+from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
@@ -16,6 +17,34 @@ cache = Cache()
 # Storage, limits and switches come from the RATELIMIT_* / RATE_LIMIT_* settings; a breach
 # raises a 429 that app/errors.py renders (error "rate_limited"), with Retry-After.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+cors = CORS()
+
+# What a browser app may send beyond the simple headers, and may read from our answers.
+CORS_ALLOW_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-None-Match",
+    "X-Cart-Token",
+    "X-Request-ID",
+]
+CORS_EXPOSE_HEADERS = ["X-Cart-Token", "Location", "ETag", "Retry-After", "X-Request-ID"]
+
+
+def register_cors(app: Flask) -> None:
+    """Browsers on CORS_ORIGINS may call the API; other origins get no CORS headers at all.
+    Credentials are off: the API authenticates with bearer tokens, not cookies."""
+    origins = [origin.strip() for origin in app.config["CORS_ORIGINS"].split(",") if origin]
+    cors.init_app(
+        app,
+        resources={r"/api/*": {}, r"/openapi.json": {}},
+        origins=[origin for origin in origins if origin],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        supports_credentials=False,
+        max_age=app.config["CORS_MAX_AGE_SECONDS"],
+        send_wildcard=False,
+    )
 
 
 def register_extensions(app: Flask) -> None:
@@ -24,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)
+    register_cors(app)
     catalog_cache.init(app.config["REDIS_URL"])
 
     from workers import celery_init_app
