@@ -44,13 +44,28 @@ def require_user() -> User:
     return user
 
 
+# What a view asks of the caller, read by the OpenAPI document (app/api/openapi.py):
+# ("*",) any account, ("staff", "admin") those roles, () a login is optional.
+AUTH_ATTRIBUTE = "auth_roles"
+
+
 def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         require_user()
         return view(*args, **kwargs)
 
+    setattr(wrapper, AUTH_ATTRIBUTE, ("*",))
     return wrapper
+
+
+setattr(login_required, AUTH_ATTRIBUTE, ("*",))  # as a MethodView's `decorators` entry
+
+
+def login_optional(view):
+    """Marks a view that serves guests and accounts alike (a bad token is still a 401)."""
+    setattr(view, AUTH_ATTRIBUTE, ())
+    return view
 
 
 def roles_required(*roles: str):
@@ -61,8 +76,10 @@ def roles_required(*roles: str):
                 raise Forbidden("Your account may not do this.")
             return view(*args, **kwargs)
 
+        setattr(wrapper, AUTH_ATTRIBUTE, roles)
         return wrapper
 
+    setattr(decorator, AUTH_ATTRIBUTE, roles)  # as a MethodView's `decorators` entry
     return decorator
 
 

@@ -68,7 +68,11 @@ def _status_name(status: int) -> str:
 
 
 def status_for(exc: errors.DomainError) -> int:
-    for cls in type(exc).__mro__:
+    return status_for_class(type(exc))
+
+
+def status_for_class(error_class: type[errors.DomainError]) -> int:
+    for cls in error_class.__mro__:
         if cls in DOMAIN_STATUS:
             return DOMAIN_STATUS[cls]
     return 400

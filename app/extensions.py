@@ -9,10 +9,18 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 
+from app.api.openapi import ContractPlugin, ErrorSchema, spec_options
 from models import db
 from services.catalog import cache as catalog_cache
 
-api = Api()
+
+class BookstoreApi(Api):
+    # One Error schema (with `error`) and no blanket `default` response: app/api/openapi.py.
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+api = BookstoreApi(spec_kwargs={"extra_plugins": [ContractPlugin()]})
 cache = Cache()
 # Storage, limits and switches come from the RATELIMIT_* / RATE_LIMIT_* settings; a breach
 # raises a 429 that app/errors.py renders (error "rate_limited"), with Retry-After.
@@ -50,6 +58,7 @@ def register_cors(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     db.init_engine(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"])
     app.teardown_appcontext(lambda exc: db.session.remove())
+    app.config.setdefault("API_SPEC_OPTIONS", spec_options())
     api.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)

@@ -16,9 +16,15 @@ class UserSchema(Schema):
     id = fields.UUID(dump_only=True)
     email = fields.Email(dump_only=True)
     name = fields.String()
-    role = fields.String(dump_only=True)
-    email_verified = fields.Function(lambda user: user.email_verified_at is not None)
-    email_verified_at = fields.DateTime(dump_only=True)
+    role = fields.String(dump_only=True, metadata={"enum": ["customer", "staff", "admin"]})
+    email_verified = fields.Function(
+        lambda user: user.email_verified_at is not None, metadata={"type": "boolean"}
+    )
+    email_verified_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When the address was verified; null until it is."},
+    )
     created_at = fields.DateTime(dump_only=True)
 
 

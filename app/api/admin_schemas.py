@@ -6,13 +6,13 @@ from marshmallow import fields, validate
 
 from app.api.base import Schema
 from app.api.inventory_schemas import PageArgs
-from models import FailedTaskStatus
+from models import FailedTaskStatus, JobStatus
 
 
 class JobRunSchema(Schema):
     id = fields.UUID()
     job = fields.String()
-    status = fields.String(metadata={"description": "running, succeeded or failed."})
+    status = fields.String(metadata={"enum": [s.value for s in JobStatus]})
     started_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
     counts = fields.Dict()

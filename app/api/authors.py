@@ -7,8 +7,8 @@ import uuid
 from flask import current_app
 from flask.views import MethodView
 
-from app.api.base import Blueprint
-from app.api.catalog_http import catalog_response
+from app.api.base import Blueprint, contract
+from app.api.catalog_http import CATALOG_HEADERS, catalog_response
 from app.api.catalog_schemas import AuthorDetailSchema, AuthorPageSchema, AuthorSearchArgs
 from services.catalog import reads as catalog
 
@@ -20,6 +20,7 @@ class Authors(MethodView):
     @blp.arguments(AuthorSearchArgs, location="query")
     @blp.response(200, AuthorPageSchema)
     @blp.alt_response(400, description="`invalid_cursor`: forged or malformed cursor.")
+    @contract(**CATALOG_HEADERS)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     def get(self, args):
         """Authors by name; `q` keeps those whose name contains it (any case)."""
@@ -40,6 +41,7 @@ class Authors(MethodView):
 class AuthorById(MethodView):
     @blp.response(200, AuthorDetailSchema)
     @blp.alt_response(404, description="`not_found`: no author with this id.")
+    @contract(**CATALOG_HEADERS)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     def get(self, author_id: uuid.UUID):
         """One author with their best-selling active books."""

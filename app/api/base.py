@@ -24,3 +24,46 @@ class StrictParser(FlaskParser):
 
 class Blueprint(_SmorestBlueprint):
     ARGUMENTS_PARSER = StrictParser()
+
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
+        """flask-smorest's, plus each method's auth and ``contract`` as ``x-contract``, which
+        ``app.api.openapi.ContractPlugin`` turns into security, error responses and headers."""
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        from app.auth import AUTH_ATTRIBUTE
+
+        for method, doc in self._docs[endpoint].items():
+            if method == "parameters":
+                continue
+            view = getattr(obj, method, None) if isinstance(obj, type) else obj
+            # The method's own auth decorator, or one in the MethodView's `decorators`.
+            marked = [view, *getattr(obj, "decorators", ())]
+            auth = next(
+                (getattr(f, AUTH_ATTRIBUTE) for f in marked if hasattr(f, AUTH_ATTRIBUTE)), None
+            )
+            extension = {
+                "auth": list(auth) if auth is not None else None,
+                **getattr(view, CONTRACT_ATTRIBUTE, {}),
+            }
+            doc.setdefault("manual_doc", {})["x-contract"] = extension
+
+
+CONTRACT_ATTRIBUTE = "api_contract"
+
+
+def contract(*errors, request_headers=(), response_headers=None):
+    """Declare what an operation can answer beyond its success body, for the OpenAPI document:
+    ``errors`` are the domain error classes its services raise (their status and id come from
+    ``app.errors``) or plain ids; ``request_headers`` and ``response_headers`` ({status: names})
+    name the headers of ``app.api.openapi.HEADERS`` it reads and sends."""
+
+    def decorate(view):
+        info = view.__dict__.setdefault(
+            CONTRACT_ATTRIBUTE, {"errors": [], "request_headers": [], "response_headers": {}}
+        )
+        info["errors"].extend(errors)
+        info["request_headers"].extend(request_headers)
+        for status, names in (response_headers or {}).items():
+            info["response_headers"].setdefault(status, []).extend(names)
+        return view
+
+    return decorate

@@ -7,10 +7,11 @@ import uuid
 from flask import current_app
 from flask.views import MethodView
 
-from app.api.base import Blueprint
-from app.api.catalog_http import catalog_response
+from app.api.base import Blueprint, contract
+from app.api.catalog_http import CATALOG_HEADERS, catalog_response
 from app.api.catalog_schemas import BookDetailSchema, BookListArgs, BookPageSchema
 from services.catalog import reads as catalog
+from services.catalog.reads import UnknownLanguage
 
 blp = Blueprint("books", __name__, description="The book catalog.")
 
@@ -20,6 +21,7 @@ class Books(MethodView):
     @blp.arguments(BookListArgs, location="query")
     @blp.response(200, BookPageSchema)
     @blp.alt_response(400, description="`invalid_cursor`: forged, malformed or other sort.")
+    @contract(UnknownLanguage, **CATALOG_HEADERS)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     def get(self, args):
         """List active books: filter, sort and page with a cursor."""
@@ -49,6 +51,7 @@ class Books(MethodView):
 class BookById(MethodView):
     @blp.response(200, BookDetailSchema)
     @blp.alt_response(404, description="`not_found`: no active book with this id.")
+    @contract(**CATALOG_HEADERS)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     def get(self, book_id: uuid.UUID):
         """One book with description, availability and rating summary."""

@@ -8,14 +8,20 @@ import marshmallow as ma
 from flask import request
 from flask.views import MethodView
 
-from app.api.base import Blueprint, Schema
-from app.auth import current_user
+from app.api.base import Blueprint, Schema, contract
+from app.auth import current_user, login_optional
 from models import db
+from services.accounts.tokens import InvalidToken
 from services.orders import cart as carts
 
 blp = Blueprint("cart", __name__, description="Shopping cart")
 
 CART_TOKEN_HEADER = "X-Cart-Token"
+# Every cart operation reads the guest token and may hand out a new one.
+CART_HEADERS = {
+    "request_headers": [CART_TOKEN_HEADER],
+    "response_headers": {200: [CART_TOKEN_HEADER]},
+}
 
 
 class CartItemSchema(Schema):
@@ -84,6 +90,8 @@ def _change(operation, *args) -> tuple:
 
 @blp.route("/cart")
 class CartResource(MethodView):
+    @login_optional
+    @contract(InvalidToken, **CART_HEADERS)
     @blp.response(200, CartSchema)
     def get(self):
         """The caller's cart, with current prices and availability."""
@@ -91,6 +99,13 @@ class CartResource(MethodView):
         db.session.commit()  # a guest cart merged into the user's is kept
         return _answer(handle)
 
+    @login_optional
+    @contract(
+        InvalidToken,
+        carts.CartLocked,
+        request_headers=["X-Cart-Token"],
+        response_headers={200: ["X-Cart-Token"]},
+    )
     @blp.response(200, CartSchema)
     def delete(self):
         """Empty the cart."""
@@ -99,6 +114,17 @@ class CartResource(MethodView):
 
 @blp.route("/cart/items")
 class CartItems(MethodView):
+    @login_optional
+    @contract(
+        InvalidToken,
+        carts.CartLocked,
+        carts.QuantityOutOfRange,
+        carts.BookNotFound,
+        carts.BookUnavailable,
+        carts.NotEnoughInStock,
+        request_headers=["X-Cart-Token"],
+        response_headers={200: ["X-Cart-Token"]},
+    )
     @blp.arguments(AddItemSchema)
     @blp.response(200, CartSchema)
     def post(self, body):
@@ -108,12 +134,30 @@ class CartItems(MethodView):
 
 @blp.route("/cart/items/<uuid:book_id>")
 class CartItem(MethodView):
+    @login_optional
+    @contract(
+        InvalidToken,
+        carts.CartLocked,
+        carts.QuantityOutOfRange,
+        carts.CartItemNotFound,
+        carts.NotEnoughInStock,
+        request_headers=["X-Cart-Token"],
+        response_headers={200: ["X-Cart-Token"]},
+    )
     @blp.arguments(ChangeItemSchema)
     @blp.response(200, CartSchema)
     def patch(self, body, book_id):
         """Set the quantity of a book in the cart."""
         return _change(carts.set_quantity, book_id, body["quantity"])
 
+    @login_optional
+    @contract(
+        InvalidToken,
+        carts.CartLocked,
+        carts.CartItemNotFound,
+        request_headers=["X-Cart-Token"],
+        response_headers={200: ["X-Cart-Token"]},
+    )
     @blp.response(200, CartSchema)
     def delete(self, book_id):
         """Remove a book from the cart."""

@@ -17,6 +17,12 @@ from services.catalog import cache as catalog_cache
 
 log = logging.getLogger(__name__)
 
+# The headers of every catalog read, for the OpenAPI document (app.api.base.contract).
+CATALOG_HEADERS = {
+    "request_headers": ["If-None-Match"],
+    "response_headers": {200: ["ETag", "Cache-Control"], 304: ["ETag", "Cache-Control"]},
+}
+
 
 def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict]) -> Response:
     """Answer a catalog GET from the cache, or from ``produce()`` (then cache the body).

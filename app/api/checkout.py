@@ -6,13 +6,15 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.api.cart import CART_TOKEN_HEADER
 from app.api.orders import OrderSchema
-from app.auth import current_user
+from app.auth import current_user, login_optional
 from app.extensions import limiter
+from services import payments
+from services.accounts.tokens import InvalidToken
 from services.orders import cart as carts
-from services.orders import checkout, pricing
+from services.orders import checkout, pricing, promotions
 from services.orders import lifecycle as orders
 from tasks.chains import send_recorded
 
@@ -95,6 +97,17 @@ class ShippingMethods(MethodView):
 
 @blp.route("/checkout/quote")
 class CheckoutQuote(MethodView):
+    @login_optional
+    @contract(
+        InvalidToken,
+        checkout.AddressRequired,
+        pricing.CartEmpty,
+        pricing.CartHasUnavailableBooks,
+        pricing.UnknownShippingMethod,
+        promotions.PromoCodeInvalid,
+        promotions.PromoCodeExhausted,
+        request_headers=["X-Cart-Token"],
+    )
     @blp.arguments(QuoteArgsSchema)
     @blp.response(200, QuoteSchema)
     def post(self, body):
@@ -150,6 +163,25 @@ _guest_email_limit = limiter.shared_limit(
 class Checkout(MethodView):
     @_guest_limit
     @_guest_email_limit
+    @login_optional
+    @contract(
+        InvalidToken,
+        checkout.AddressRequired,
+        checkout.EmailRequired,
+        checkout.CartTokenRequired,
+        checkout.EmailNotVerified,
+        checkout.IdempotencyConflict,
+        carts.CartLocked,
+        pricing.CartEmpty,
+        pricing.CartHasUnavailableBooks,
+        pricing.UnknownShippingMethod,
+        promotions.PromoCodeInvalid,
+        promotions.PromoCodeExhausted,
+        payments.InvalidPaymentMethod,
+        "rate_limited",
+        request_headers=["X-Cart-Token", "Idempotency-Key"],
+        response_headers={202: ["Location"]},
+    )
     @blp.arguments(CheckoutSchema)
     @blp.response(202, OrderSchema)
     def post(self, body):

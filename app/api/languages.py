@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from app.api.base import Blueprint
-from app.api.catalog_http import catalog_response
+from app.api.base import Blueprint, contract
+from app.api.catalog_http import CATALOG_HEADERS, catalog_response
 from app.api.catalog_schemas import LanguageListSchema
 from services.catalog import reads as catalog
 
@@ -15,6 +15,7 @@ blp = Blueprint("languages", __name__, description="Languages of the catalog.")
 @blp.route("/languages")
 class Languages(MethodView):
     @blp.response(200, LanguageListSchema)
+    @contract(**CATALOG_HEADERS)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     def get(self):
         """Every language code in use, most books first, with its count (one page)."""

@@ -6,11 +6,15 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
-from app.api.base import Blueprint
+from app.api.base import Blueprint, contract
 from app.api.cart import CART_TOKEN_HEADER, Schema
-from app.auth import current_user, login_required, require_user, staff_required
+from app.auth import current_user, login_optional, login_required, require_user, staff_required
+from models.orders import ORDER_STATUSES, StepStatus
+from services.accounts.tokens import InvalidToken
 from services.orders import guest_access
 from services.orders import lifecycle as orders
+from services.orders.checkout import PLACEMENT_STEPS
+from services.orders.placement import OrderNotFound
 from tasks.chains import send_recorded
 
 blp = Blueprint("orders", __name__, description="Orders")
@@ -33,13 +37,16 @@ class PaymentSchema(Schema):
 class ShipmentSchema(Schema):
     carrier = ma.fields.String(allow_none=True)
     tracking_number = ma.fields.String(allow_none=True)
-    status = ma.fields.String(allow_none=True)
+    status = ma.fields.String(
+        allow_none=True,
+        metadata={"enum": ["requested", "shipped", "delivered", None]},
+    )
     events = ma.fields.List(ma.fields.Dict())
 
 
 class TimelineEntrySchema(Schema):
-    step = ma.fields.String()
-    status = ma.fields.String()
+    step = ma.fields.String(metadata={"enum": list(PLACEMENT_STEPS)})
+    status = ma.fields.String(metadata={"enum": [s.value for s in StepStatus]})
     attempts = ma.fields.Integer()
     started_at = ma.fields.DateTime(allow_none=True)
     finished_at = ma.fields.DateTime(allow_none=True)
@@ -51,15 +58,18 @@ class OrderSchema(Schema):
     number = ma.fields.String(
         metadata={"description": "Human-readable order number, `BK-` and six or more digits."}
     )
-    status = ma.fields.String()
-    status_reason = ma.fields.String(allow_none=True)
+    status = ma.fields.String(metadata={"enum": list(ORDER_STATUSES)})
+    status_reason = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Why the order left the happy path, e.g. `insufficient_stock`."},
+    )
     items = ma.fields.List(ma.fields.Nested(OrderItemSchema))
-    subtotal_cents = ma.fields.Integer()
-    discount_cents = ma.fields.Integer()
-    shipping_cents = ma.fields.Integer()
-    tax_cents = ma.fields.Integer()
-    total_cents = ma.fields.Integer()
-    currency = ma.fields.String()
+    subtotal_cents = ma.fields.Integer(metadata={"description": "In cents of `currency`."})
+    discount_cents = ma.fields.Integer(metadata={"description": "In cents of `currency`."})
+    shipping_cents = ma.fields.Integer(metadata={"description": "In cents of `currency`."})
+    tax_cents = ma.fields.Integer(metadata={"description": "In cents of `currency`."})
+    total_cents = ma.fields.Integer(metadata={"description": "In cents of `currency`."})
+    currency = ma.fields.String(metadata={"description": "ISO 4217, e.g. `USD`."})
     promo_code = ma.fields.String(allow_none=True)
     shipping_address = ma.fields.Dict()
     shipping_method = ma.fields.String()
@@ -111,6 +121,8 @@ class Orders(MethodView):
 
 @blp.route("/orders/<uuid:order_id>")
 class OrderDetail(MethodView):
+    @login_optional
+    @contract(InvalidToken, OrderNotFound, "unauthorized", request_headers=["X-Cart-Token"])
     @blp.arguments(OrderReadArgs, location="query")
     @blp.response(200, OrderSchema)
     def get(self, args, order_id):
@@ -131,6 +143,7 @@ class OrderDetail(MethodView):
 @blp.route("/orders/<uuid:order_id>/cancel")
 class OrderCancel(MethodView):
     @login_required
+    @contract(OrderNotFound, orders.OrderNotCancellable, request_headers=["Idempotency-Key"])
     @blp.response(200, OrderSchema)
     def post(self, order_id):
         """Cancel your order (stock released, payment refunded); 409 once shipped."""
@@ -143,6 +156,7 @@ class OrderCancel(MethodView):
 @blp.route("/orders/<uuid:order_id>/ship")
 class OrderShip(MethodView):
     @staff_required
+    @contract(OrderNotFound, orders.OrderNotShippable)
     @blp.arguments(ShipSchema)
     @blp.response(200, OrderSchema)
     def post(self, body, order_id):
@@ -155,6 +169,7 @@ class OrderShip(MethodView):
 @blp.route("/orders/<uuid:order_id>/deliver")
 class OrderDeliver(MethodView):
     @staff_required
+    @contract(OrderNotFound, orders.OrderNotDeliverable)
     @blp.response(200, OrderSchema)
     def post(self, order_id):
         """Staff: mark a shipped order delivered."""
