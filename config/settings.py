@@ -89,9 +89,9 @@ def load() -> dict:
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": _env(
-            "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-        ),
+        # Swagger UI's assets come from the swagger-ui-bundle package, served by the app
+        # (app/api/docs_assets.py): /docs works offline.
+        "OPENAPI_SWAGGER_UI_URL": _env("OPENAPI_SWAGGER_UI_URL", "/docs/assets/"),
         "JSON_SORT_KEYS": False,
         # Flask-Caching (catalog pages) rides on the same Redis.
         "CACHE_TYPE": "RedisCache",

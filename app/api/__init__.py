@@ -10,9 +10,10 @@ API_PREFIX = "/api/v1"
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import health
+    from app.api import docs_assets, health
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(docs_assets.blp)
     for module in _resource_modules():
         api.register_blueprint(module.blp, url_prefix=API_PREFIX)
 

@@ -125,3 +125,7 @@ class NotificationListSchema(Schema):
 class NotificationPreferencesSchema(Schema):
     order_updates = fields.Boolean(required=True)
     marketing = fields.Boolean(required=True)
+
+
+class AcceptedSchema(Schema):
+    status = fields.String(metadata={"enum": ["accepted"]})

@@ -6,6 +6,7 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from app.api.account_schemas import (
+    AcceptedSchema,
     LinkTokenSchema,
     LoginSchema,
     PasswordResetConfirmSchema,
@@ -115,11 +116,35 @@ class VerifyEmail(MethodView):
         return user
 
 
+def _recipient_key() -> str:
+    """Resends are limited per recipient as well as per client address."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"verify-resend:{str(email).strip().lower()}" if email else "verify-resend:-"
+
+
+@blp.route("/auth/verify-email/resend")
+class VerifyEmailResend(MethodView):
+    @_limit("RATE_LIMIT_VERIFY_RESEND")
+    @limiter.limit(
+        lambda: current_app.config["RATE_LIMIT_VERIFY_RESEND"],
+        key_func=_recipient_key,
+        error_message=RATE_LIMITED,
+    )
+    @blp.arguments(PasswordResetRequestSchema)
+    @blp.response(202, AcceptedSchema)
+    @blp.alt_response(429, description="rate_limited")
+    def post(self, body):
+        """Email a new verification link if an unverified account has this address (202 always)."""
+        enqueue(accounts.resend_verification(body["email"], _policy()))
+        return {"status": "accepted"}
+
+
 @blp.route("/auth/password-reset")
 class PasswordReset(MethodView):
     @_limit("RATE_LIMIT_PASSWORD_RESET")
     @blp.arguments(PasswordResetRequestSchema)
-    @blp.response(202)
+    @blp.response(202, AcceptedSchema)
     @blp.alt_response(429, description="rate_limited")
     def post(self, body):
         """Email a reset link if the account exists (the answer never tells)."""

@@ -28,7 +28,10 @@ class StaffBookInSchema(Schema):
     page_count = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100000))
     price_cents = fields.Integer(
         required=True,
-        validate=validate.Range(min=0, error="The price must be 0 or more (minor units)."),
+        validate=validate.Range(
+            min=0, max=2**31 - 1, error="The price is 0 to 2147483647 cents (minor units)."
+        ),
+        metadata={"description": "Price in cents (minor units of `currency`)."},
     )
     currency = fields.String(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
     status = fields.String(

@@ -129,6 +129,10 @@ def finish_operation(path: str, operation: dict) -> None:
     )
     if has_arguments:
         errors.setdefault(422, set()).add("validation_error")
+    if any(
+        isinstance(p, dict) and p.get("name") == "cursor" for p in operation.get("parameters", [])
+    ):
+        errors.setdefault(400, set()).add("invalid_cursor")
     if "{" in path:
         errors.setdefault(404, set())
     auth = contract.get("auth")

@@ -10,6 +10,9 @@ from app.auth import staff_required
 from models import db
 from services.orders import promotions
 
+# The database's integer columns (a larger number would be a 500, not a 422).
+INT32_MAX = 2**31 - 1
+
 blp = Blueprint("promotions", __name__, description="Promotions (staff)")
 
 
@@ -23,15 +26,23 @@ class PromotionSchema(Schema):
     )
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=255))
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["percent", "fixed"]))
-    value = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
-    min_subtotal_cents = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    value = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(min=1, max=INT32_MAX),
+        metadata={"description": "`percent`: percent off (1-100); `fixed`: cents off."},
+    )
+    min_subtotal_cents = ma.fields.Integer(
+        load_default=0,
+        validate=ma.validate.Range(min=0, max=INT32_MAX),
+        metadata={"description": "Smallest cart subtotal, in cents, the code applies to."},
+    )
     starts_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
     ends_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
     max_redemptions = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=ma.validate.Range(min=1)
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=INT32_MAX)
     )
     per_user_limit = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=ma.validate.Range(min=1)
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=INT32_MAX)
     )
     active = ma.fields.Boolean(load_default=True)
     redemptions = ma.fields.Integer(dump_only=True)

@@ -93,6 +93,17 @@ def register(
     return user, [notification.id]
 
 
+def resend_verification(email: str, policy: AccountPolicy) -> list[uuid.UUID]:
+    """Queue a new verification email when an active, unverified account has this address;
+    the caller answers the same either way (the answer never tells). Commits."""
+    user = find_by_email(email)
+    if user is None or not user.is_active or user.email_verified_at is not None:
+        return []
+    notification = _queue_verification(user, policy)
+    db.session.commit()
+    return [notification.id]
+
+
 def create_user(email: str, password: str, name: str, role: str, min_length: int) -> User:
     """Create (or promote) an account with ``role``; used by the staff CLI. Commits."""
     email = normalise_email(email)

@@ -66,7 +66,12 @@ def _exercise(operation, label: str, report: Report, headers, max_examples: int)
     )
     def exercise(case):
         report.cases += 1
-        response = case.call(headers=headers)
+        try:
+            response = case.call(headers=headers)
+        except Exception as exc:  # the app raised instead of answering: a 500 in production
+            report.failures["server_error"] += 1
+            report.examples.setdefault(("server_error", label), repr(exc)[:400])
+            return
         for name, check in CHECKS.items():
             try:
                 case.validate_response(response, checks=[check], headers=headers)
