@@ -1,4 +1,4 @@
-"""Catalog reads: book lists (filters, sorts, keyset cursors), book detail, genres with
+"""Catalog reads: book lists (filters, sorts, signed cursors), book detail, genres with
 counts, author search and author detail. Results are plain dicts ready for the API."""
 
 from __future__ import annotations

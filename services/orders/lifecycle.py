@@ -63,7 +63,7 @@ def get_for(order_id: uuid.UUID, user: User) -> Order:
 
 
 def list_for(user_id: uuid.UUID, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
-    """The user's orders, newest first, keyset paged."""
+    """The user's orders, newest first, cursor-paged."""
     query = select(Order).where(Order.user_id == user_id)
     page = newest_first(query, Order.created_at, Order.id, "orders", limit, cursor)
     return page.items, page.next_cursor
