@@ -12,7 +12,6 @@ import uuid
 import redis
 import sqlalchemy.exc
 from celery import shared_task
-from flask import current_app
 
 from services.notifications.email import TransientEmailError
 from services.orders import lifecycle as orders
@@ -94,12 +93,11 @@ def reindex_books(self, order_id: str) -> str:
 @shared_task(name="tasks.email.send_order_email", bind=True, **STEP_RETRY)
 def send_order_email(self, order_id: str, event: str) -> str:
     """Email the shopper about an order event (confirmed, rejected, payment_failed, ...)."""
-    secret = current_app.config["SECRET_KEY"]  # signs a guest's order link
     if event == "confirmed":
         step = functools.partial(
             order_placement.confirmation_email_step,
-            send=functools.partial(orders.send_email, event="confirmed", link_secret=secret),
+            send=functools.partial(orders.send_email, event="confirmed"),
         )
         return _run(self, step, order_id)
-    orders.send_email(uuid.UUID(order_id), event, link_secret=secret)
+    orders.send_email(uuid.UUID(order_id), event)
     return Outcome.CONTINUE.value

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from models import Order, OrderStatus, Shipment, User, db
 from models.orders import order_number
-from services import payments
+from services import payments, settings
 from services.catalog import cache as catalog_cache
-from services.errors import Conflict, InvalidCursor
+from services.errors import Conflict
 from services.inventory import stock as inventory
 from services.orders import promotions
 from services.orders.placement import (
@@ -23,6 +21,7 @@ from services.orders.placement import (
     skip_open_steps,
     unlock_cart,
 )
+from services.pagination import newest_first
 
 WAITING = (OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT)
 EMAIL_TEMPLATES = {
@@ -64,34 +63,11 @@ def get_for(order_id: uuid.UUID, user: User) -> Order:
     return order
 
 
-def _encode_cursor(order: Order) -> str:
-    raw = f"{order.created_at.isoformat()}|{order.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, order_id = raw.partition("|")
-        return datetime.fromisoformat(created), uuid.UUID(order_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor() from exc
-
-
 def list_for(user_id: uuid.UUID, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
-    """The user's orders, newest first, keyset paged."""
-    query = (
-        select(Order)
-        .where(Order.user_id == user_id)
-        .order_by(Order.created_at.desc(), Order.id.desc())
-        .limit(limit + 1)
-    )
-    if cursor:
-        created, order_id = _decode_cursor(cursor)
-        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(created, order_id))
-    orders = list(db.session.scalars(query))
-    next_cursor = _encode_cursor(orders[limit - 1]) if len(orders) > limit else None
-    return orders[:limit], next_cursor
+    """The user's orders, newest first, cursor-paged."""
+    query = select(Order).where(Order.user_id == user_id)
+    page = newest_first(query, Order.created_at, Order.id, "orders", limit, cursor)
+    return page.items, page.next_cursor
 
 
 def order_view(order: Order) -> dict:
@@ -252,9 +228,9 @@ def _money(cents: int, currency: str) -> str:
     return f"{cents / 100:.2f} {currency}"
 
 
-def email_context(order: Order, user: User | None, link_secret: str = "") -> dict:
+def email_context(order: Order, user: User | None) -> dict:
     """What the order templates see (plain JSON values: it is stored with the notification).
-    A guest's order (no user) links to the order with a token signed by ``link_secret``."""
+    A guest's order (no user) links to the order with a signed token."""
     from services.orders.guest_access import order_url
 
     shipment = order.shipment
@@ -262,7 +238,7 @@ def email_context(order: Order, user: User | None, link_secret: str = "") -> dic
         "name": user.name if user is not None else None,
         "order_id": str(order.id),
         "order_number": order_number(order.number),
-        "order_url": order_url(order, link_secret),
+        "order_url": order_url(order, settings.current().secret_key),
         "status": order.status,
         "reason": order.status_reason,
         "items": [
@@ -283,17 +259,17 @@ def email_context(order: Order, user: User | None, link_secret: str = "") -> dic
     }
 
 
-def send_email(order_id: uuid.UUID, event: str, link_secret: str = "") -> bool:
+def send_email(order_id: uuid.UUID, event: str) -> bool:
     """Tell the shopper about ``event`` once: the dedupe key makes a re-run a no-op.
     Commits (the notifications service commits its own transaction). A guest's order goes to
-    the e-mail it was placed with, linking to the order with a token signed by ``link_secret``."""
+    the e-mail it was placed with."""
     from services.notifications import delivery as notifications  # the delivery log
 
     order = db.session.get(Order, order_id)
     if order is None:
         return False
     user = db.session.get(User, order.user_id) if order.user_id is not None else None
-    context = email_context(order, user, link_secret)
+    context = email_context(order, user)
     recipient = user.email if user is not None else order.email
     db.session.commit()  # send_once wants a session without pending work
     notifications.send_once(
