@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format bench import venv clean
+.PHONY: run test lint format bench import venv clean client
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -30,6 +30,10 @@ bench: venv          ## benchmark; writes var/bench/report.md
 
 import: venv         ## (re)import the catalog into the configured database
 	$(BIN)/python run.py --import-only
+
+client: venv        ## TypeScript types of the API (openapi-typescript via npm) in clients/typescript/
+	PYTHONPATH=. LOG_LEVEL=WARNING $(BIN)/python clients/typescript/dump_openapi.py > clients/typescript/openapi.json
+	cd clients/typescript && npm install --no-audit --no-fund --silent && npm run --silent generate && npm run --silent check
 
 clean:
 	rm -rf $(VENV) var/pgdata var/redis.* var/mail var/celerybeat-schedule*
