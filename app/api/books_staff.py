@@ -10,7 +10,7 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.auth import require_user, staff_required
 from services.catalog import admin as catalog_admin
 
@@ -89,8 +89,12 @@ class StaffBooks(MethodView):
 
     @blp.arguments(StaffBookInSchema)
     @blp.response(201, StaffBookSchema)
-    @blp.alt_response(422, description="invalid_isbn, unknown_genre or validation_error")
-    @blp.alt_response(409, description="isbn_taken")
+    @contract(
+        catalog_admin.InvalidIsbn,
+        catalog_admin.UnknownGenre,
+        catalog_admin.UnknownAuthor,
+        catalog_admin.IsbnTaken,
+    )
     def post(self, body):
         """Add a book (staff)."""
         book = catalog_admin.create_book(
@@ -105,7 +109,13 @@ class StaffBookById(MethodView):
 
     @blp.arguments(StaffBookPatchSchema(partial=True))
     @blp.response(200, StaffBookSchema)
-    @blp.alt_response(404, description="not_found")
+    @contract(
+        catalog_admin.BookNotFound,
+        catalog_admin.InvalidIsbn,
+        catalog_admin.UnknownGenre,
+        catalog_admin.UnknownAuthor,
+        catalog_admin.IsbnTaken,
+    )
     def patch(self, body, book_id: uuid.UUID):
         """Change a book: price, metadata, genres, authors (staff)."""
         return catalog_admin.snapshot(catalog_admin.update_book(require_user().id, book_id, body))

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.api.admin_schemas import FailedTaskListArgs, FailedTaskPageSchema, FailedTaskSchema
-from app.api.base import Blueprint
+from app.api.base import Blueprint, contract
 from app.auth import staff_required
 from models import db
 from services.ops import failed_tasks
@@ -39,7 +39,8 @@ class RetryFailedTask(MethodView):
     @blp.response(202, FailedTaskSchema)
     @blp.alt_response(404, description="`not_found`: no such failed task.")
     @blp.alt_response(409, description="`already_retried`: it was re-sent already.")
-    @blp.alt_response(503, description="`broker_unavailable`: the task could not be sent.")
+    @contract((503, "broker_unavailable"))
+    @blp.alt_response(503, description="The task could not be sent.")
     def post(self, failed_id: uuid.UUID):
         """Re-send the task by name with its arguments to its queue."""
         failed = failed_tasks.lock_for_retry(failed_id)

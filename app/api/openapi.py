@@ -53,8 +53,12 @@ def _all_error_classes(cls=DomainError):
         yield from _all_error_classes(sub)
 
 
+# Ids views declare by hand as (status, id), e.g. an abort() with its own id.
+_DECLARED_IDS: set[str] = set()
+
+
 def all_error_ids() -> list[str]:
-    ids = set(ERROR_IDS.values()) | {cls.error for cls in _all_error_classes()}
+    ids = set(ERROR_IDS.values()) | {cls.error for cls in _all_error_classes()} | _DECLARED_IDS
     return sorted(ids)
 
 
@@ -78,6 +82,7 @@ class ErrorSchema(Schema):
 
 def _status_and_id(entry) -> tuple[int, str]:
     if isinstance(entry, tuple):
+        _DECLARED_IDS.add(entry[1])
         return entry
     if isinstance(entry, str):
         status = next(code for code, name in ERROR_IDS.items() if name == entry)

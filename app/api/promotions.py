@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.auth import staff_required
 from models import db
 from services.orders import promotions
@@ -81,6 +81,7 @@ class Promotions(MethodView):
         return {"items": page, "next_cursor": page[-1].code if more else None}
 
     @staff_required
+    @contract(promotions.DuplicatePromoCode)
     @blp.arguments(PromotionSchema)
     @blp.response(201, PromotionSchema)
     def post(self, body):
@@ -93,12 +94,14 @@ class Promotions(MethodView):
 @blp.route("/promotions/<uuid:promotion_id>")
 class PromotionDetail(MethodView):
     @staff_required
+    @contract(promotions.PromotionNotFound)
     @blp.response(200, PromotionSchema)
     def get(self, promotion_id):
         """Staff: one promotion with its redemption count."""
         return promotions.get(promotion_id)
 
     @staff_required
+    @contract(promotions.PromotionNotFound, promotions.DuplicatePromoCode)
     @blp.arguments(PromotionPatchSchema(partial=True))
     @blp.response(200, PromotionSchema)
     def patch(self, body, promotion_id):
@@ -108,6 +111,7 @@ class PromotionDetail(MethodView):
         return promotion
 
     @staff_required
+    @contract(promotions.PromotionNotFound)
     @blp.response(200, PromotionSchema)
     def delete(self, promotion_id):
         """Staff: deactivate a promotion (kept for the orders that used it)."""
