@@ -8,7 +8,9 @@ parameters and headers by default; ``StrictParser`` makes every location follow 
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import request
 from flask_smorest import Blueprint as _SmorestBlueprint
+from flask_smorest import abort
 from webargs.flaskparser import FlaskParser
 
 
@@ -25,6 +27,23 @@ class StrictParser(FlaskParser):
 class Blueprint(_SmorestBlueprint):
     ARGUMENTS_PARSER = StrictParser()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # (endpoint, METHOD) of the operations that take no query parameters at all.
+        self._without_query: set[tuple[str, str]] = set()
+        self.before_request(self._refuse_unexpected_query)
+
+    def _refuse_unexpected_query(self):
+        """An operation without query parameters refuses any, by name, like the others."""
+        if not request.args:
+            return
+        if (request.endpoint.rpartition(".")[2], request.method) in self._without_query:
+            abort(
+                422,
+                message="This operation takes no query parameters.",
+                errors={"query": {name: ["Unknown field."] for name in request.args}},
+            )
+
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
         """flask-smorest's, plus each method's auth and ``contract`` as ``x-contract``, which
         ``app.api.openapi.ContractPlugin`` turns into security, error responses and headers."""
@@ -34,6 +53,9 @@ class Blueprint(_SmorestBlueprint):
         for method, doc in self._docs[endpoint].items():
             if method == "parameters":
                 continue
+            arguments = doc.get("arguments", {}).get("parameters", [])
+            if not any(argument.get("in") == "query" for argument in arguments):
+                self._without_query.add((endpoint, method.upper()))
             view = getattr(obj, method, None) if isinstance(obj, type) else obj
             # The method's own auth decorator, or one in the MethodView's `decorators`.
             marked = [view, *getattr(obj, "decorators", ())]

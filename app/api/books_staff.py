@@ -29,7 +29,7 @@ class StaffBookInSchema(Schema):
     price_cents = fields.Integer(
         required=True,
         validate=validate.Range(
-            min=0, max=2**31 - 1, error="The price is 0 to 2147483647 cents (minor units)."
+            min=0, max=2**31 - 1, error="The price must be 0 or more, at most 2147483647 (cents)."
         ),
         metadata={"description": "Price in cents (minor units of `currency`)."},
     )

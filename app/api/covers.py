@@ -6,7 +6,7 @@ import uuid
 
 from flask import current_app, request, send_file
 from flask.views import MethodView
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from app.api.base import Blueprint, Schema
 from app.api.books_staff import StaffBookSchema
@@ -45,17 +45,26 @@ class Cover(MethodView):
         )
 
 
+class UploadTokenArgs(Schema):
+    token = fields.String(
+        required=True,
+        validate=validate.Length(1, 1024),
+        metadata={"description": "The token of the upload URL POST /books/{id}/cover gave."},
+    )
+
+
 @blp.route("/books/<uuid:book_id>/cover/upload")
 class CoverUpload(MethodView):
+    @blp.arguments(UploadTokenArgs, location="query")
     @blp.response(200, StaffBookSchema)
     @blp.alt_response(400, description="invalid_token")
-    def put(self, book_id: uuid.UUID):
+    def put(self, args, book_id: uuid.UUID):
         """Local storage only: the raw image body, authorised by the token in the URL."""
         # Refuse oversized bodies (413) before reading them into memory.
         request.max_content_length = current_app.config["COVER_MAX_BYTES"]
         book = covers.store_local_upload(
             book_id,
-            request.args.get("token", ""),
+            args["token"],
             request.mimetype,
             request.get_data(cache=False),
             current_app.config,

@@ -129,11 +129,8 @@ def finish_operation(path: str, operation: dict) -> None:
     for entry in contract.get("errors", []):
         status, error_id = _status_and_id(entry)
         errors.setdefault(status, set()).add(error_id)
-    has_arguments = "requestBody" in operation or any(
-        isinstance(p, dict) and p.get("in") == "query" for p in operation.get("parameters", [])
-    )
-    if has_arguments:
-        errors.setdefault(422, set()).add("validation_error")
+    # Every operation refuses unknown query parameters (and body fields) by name.
+    errors.setdefault(422, set()).add("validation_error")
     if any(
         isinstance(p, dict) and p.get("name") == "cursor" for p in operation.get("parameters", [])
     ):

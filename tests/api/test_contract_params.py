@@ -102,3 +102,12 @@ def test_title_sort_ignores_leading_punctuation_and_articles(client):
         "Война и мир",
         "العنوان",
     ]
+
+
+def test_operations_without_query_parameters_refuse_any(client):
+    # when a query parameter is sent to operations that take none
+    for url in ("/api/v1/cart?colour=blue", "/api/v1/genres?colour=blue"):
+        response = client.get(url)
+        # then it is refused by name too
+        assert response.status_code == 422, url
+        assert response.json["errors"] == {"query": {"colour": ["Unknown field."]}}
