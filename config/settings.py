@@ -124,6 +124,8 @@ def load() -> dict:
         "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "10 per minute;100 per hour"),
         "RATE_LIMIT_REGISTER": _env("RATE_LIMIT_REGISTER", "5 per minute;50 per hour"),
         "RATE_LIMIT_PASSWORD_RESET": _env("RATE_LIMIT_PASSWORD_RESET", "5 per minute;20 per hour"),
+        # Review writes (post, change, withdraw) per user.
+        "RATE_LIMIT_REVIEW_WRITES": _env("RATE_LIMIT_REVIEW_WRITES", "20 per hour"),
         # Email: file (writes .eml under EMAIL_FILE_DIR) | smtp | ses.
         "EMAIL_BACKEND": _env("EMAIL_BACKEND", "file"),
         "EMAIL_FROM": _env("EMAIL_FROM", "Bookstore <no-reply@bookstore.example>"),

@@ -26,6 +26,9 @@ CONFIRM_ORDER = "tasks.orders.confirm_order"
 SEND_ORDER_EMAIL = "tasks.email.send_order_email"
 REQUEST_SHIPMENT = "tasks.orders.request_shipment"
 REINDEX_BOOKS = "tasks.search.reindex_books"
+# Reviews: a review changed -> the book's rating summary is recomputed (tasks/reviews.py).
+RATING_SUMMARY = "rating_summary"
+REFRESH_RATING_SUMMARY = "tasks.reviews.refresh_rating_summary"
 
 
 def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
@@ -49,6 +52,8 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         return celery_app.signature(
             SEND_ORDER_EMAIL, args=(payload["order_id"], payload["event"]), immutable=True
         )
+    if message.kind == RATING_SUMMARY:
+        return celery_app.signature(REFRESH_RATING_SUMMARY, args=(payload["book_id"],))
     raise ValueError(f"unknown outbox message kind {message.kind!r}")
 
 
