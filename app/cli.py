@@ -134,3 +134,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(users_cli)
+    from app.cli_recommendations import recommendations_cli
+
+    app.cli.add_command(recommendations_cli)

@@ -89,13 +89,12 @@ class BookNeighbour(Base):
     __tablename__ = "book_neighbours"
 
     generation: Mapped[int] = mapped_column(primary_key=True)
-    book_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("books.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign keys: a build writes hundreds of thousands of rows at once, and checking
+    # two keys per row would triple its time. Books are archived, never deleted, and every
+    # reader joins books (active ones only) anyway.
+    book_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    neighbour_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("books.id", ondelete="CASCADE"), index=True
-    )
+    neighbour_id: Mapped[uuid.UUID]
     score: Mapped[float] = mapped_column(Float)
 
 

@@ -34,6 +34,7 @@ def _resource_modules():
         me,
         orders,
         promotions,
+        recommendations,
         reconciliation,
         reviews,
     )
@@ -55,4 +56,5 @@ def _resource_modules():
         jobs,
         failed_tasks,
         reviews,
+        recommendations,
     ]

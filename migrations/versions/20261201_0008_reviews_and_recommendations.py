@@ -49,22 +49,7 @@ def upgrade() -> None:
         sa.Column("rank", sa.SmallInteger(), nullable=False),
         sa.Column("neighbour_id", sa.Uuid(), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["book_id"],
-            ["books.id"],
-            name=op.f("fk_book_neighbours_book_id_books"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["neighbour_id"],
-            ["books.id"],
-            name=op.f("fk_book_neighbours_neighbour_id_books"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("generation", "book_id", "rank", name=op.f("pk_book_neighbours")),
-    )
-    op.create_index(
-        op.f("ix_book_neighbours_neighbour_id"), "book_neighbours", ["neighbour_id"], unique=False
     )
     op.create_table(
         "reviews",
@@ -191,7 +176,6 @@ def downgrade() -> None:
         postgresql_where=sa.text("hidden_at IS NULL"),
     )
     op.drop_table("reviews")
-    op.drop_index(op.f("ix_book_neighbours_neighbour_id"), table_name="book_neighbours")
     op.drop_table("book_neighbours")
     op.drop_index(
         "ix_recommendation_builds_one_current",
