@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             import_catalog(if_empty=True)
         else:
             say("catalog already seeded")
+        build_recommendations_if_empty(config["DATABASE_URL"])
         return serve(config, started)
     except KeyboardInterrupt:
         say("interrupted")
@@ -79,6 +80,35 @@ def import_catalog(if_empty: bool) -> int:
     if returncode:
         say(f"WARNING: the catalog import failed (exit {returncode}); starting anyway")
     return returncode
+
+
+def build_recommendations_if_empty(database_url: str) -> None:
+    """First start: ``flask recommendations build`` in the background, at low priority (the
+    endpoints answer with bestsellers until it is done; the nightly job rebuilds it)."""
+    if not _recommendations_empty(database_url):
+        return
+    say("building recommendations in the background")
+    subprocess.Popen(
+        [*FLASK, "recommendations", "build"],
+        cwd=settings.ROOT,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(10),  # no threads yet at this point
+    )
+
+
+def _recommendations_empty(database_url: str) -> bool:
+    from sqlalchemy import create_engine, exists, select
+    from sqlalchemy.pool import NullPool
+
+    from models.reviews import RecommendationBuild
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            built = exists().where(RecommendationBuild.current.is_(True))
+            return not conn.execute(select(built)).scalar()
+    finally:
+        engine.dispose()
 
 
 def serve(config: dict, started: float) -> int:
