@@ -116,9 +116,7 @@ class BookReviews(MethodView):
     @blp.alt_response(404, description="`not_found`: no active book with this id.")
     def get(self, args, book_id: uuid.UUID):
         """A book's visible reviews, newest, most helpful or best rated first."""
-        return reviews_service.list_for_book(
-            book_id, args["sort"], args["limit"], args["cursor"], current_app.config["SECRET_KEY"]
-        )
+        return reviews_service.list_for_book(book_id, args["sort"], args["limit"], args["cursor"])
 
     @login_required
     @review_write_limit

@@ -9,7 +9,6 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -17,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert
 from models import Book, BookStatus, Order, OrderLine, Review, ReviewVote, User, db
 from services import outbox
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.keyset import CursorCodec, SortKey, SortOrder, int_key, uuid_key
 from services.orders.placement import CONFIRMED_OR_LATER
+from services.pagination import SortKey, SortOrder, datetime_key, int_key, page_after, uuid_key
 
 RATING_SUMMARY = "rating_summary"
 MAX_BODY = 10_000
@@ -27,13 +26,7 @@ MAX_TITLE = 200
 ALLOWED_CONTROLS = frozenset("\n\r\t")
 
 
-def _datetime_key(value) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("not a timestamp")
-    return datetime.fromisoformat(value)
-
-
-_CREATED = SortKey(Review.created_at, descending=True, parse=_datetime_key)
+_CREATED = SortKey(Review.created_at, descending=True, parse=datetime_key)
 _ID = SortKey(Review.id, descending=True, parse=uuid_key)
 REVIEW_SORTS: dict[str, SortOrder] = {
     "newest": SortOrder((_CREATED, _ID)),
@@ -217,25 +210,16 @@ def vote_helpful(user: User, review_id: uuid.UUID) -> Review:
     return review
 
 
-def list_for_book(
-    book_id: uuid.UUID, sort: str, limit: int, cursor: str | None, secret: str
-) -> Page:
+def list_for_book(book_id: uuid.UUID, sort: str, limit: int, cursor: str | None) -> Page:
     """One page of the book's visible reviews in ``sort`` order."""
     order = REVIEW_SORTS.get(sort)
     if order is None:
         raise InvalidInput(f"Unknown sort {sort!r}; use one of {', '.join(REVIEW_SORTS)}.")
-    codec = CursorCodec(secret, salt=f"reviews.{sort}")
-    after = codec.decode(order, cursor) if cursor else None
     _active_book(book_id)
-    stmt = _visible(book_id).order_by(*order.order_by())
-    if after is not None:
-        (clauses,) = order.seeks(after)  # no nullable keys: one group
-        stmt = stmt.where(*clauses)
-    rows = list(db.session.execute(stmt.limit(limit + 1)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = codec.encode(order, order.values_of(rows[-1][0])) if more else None
-    return Page([view(review, name) for review, name in rows], next_cursor)
+    page = page_after(
+        _visible(book_id), order, f"reviews.{sort}", limit, cursor, entity=lambda row: row[0]
+    )
+    return Page([view(review, name) for review, name in page.items], page.next_cursor)
 
 
 def _visible(book_id: uuid.UUID) -> Select:
