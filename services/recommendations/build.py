@@ -58,6 +58,15 @@ def current_generation() -> int | None:
     )
 
 
+def _current_pairs() -> int:
+    return (
+        db.session.scalar(
+            select(RecommendationBuild.pairs).where(RecommendationBuild.current.is_(True))
+        )
+        or 0
+    )
+
+
 def is_empty() -> bool:
     return current_generation() is None
 
@@ -117,6 +126,13 @@ def _build(dataset_dir, settings: ModelSettings, progress: Progress, started: fl
     del users, items, ratings
     progress.start("similarities", len(book_ids))
     neighbours = item_neighbours(matrix, settings, progress.advance)
+    if len(neighbours) == 0 and _current_pairs() > 0:
+        # No signals at all (the ratings file went missing?): keep what is served.
+        db.session.rollback()
+        return BuildSummary(
+            None, 0, 0, int(matrix.nnz), len(readers), 0.0, 0.0,
+            skipped="no pairs computed; the current generation is kept",
+        )  # fmt: skip
     generation = _write(book_ids, neighbours, progress)
     seconds = round(time.monotonic() - started, 2)
     books = len(np.unique(neighbours.items))

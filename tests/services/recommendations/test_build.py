@@ -39,6 +39,11 @@ def test_a_rebuild_swaps_generations_and_learns_from_orders(committed, tmp_path,
     assert (first.generation, first.pairs, first.readers) == (1, 2, 3)
     assert neighbours_of(a) == [b.id] and neighbours_of(c) == []
 
+    # A build that finds no signals at all (no ratings file, no orders) keeps generation 1.
+    empty = build(tmp_path / "nowhere")
+    assert empty.skipped and empty.generation is None
+    assert neighbours_of(a) == [b.id]
+
     # Two shoppers bought A and C together: now they are neighbours too.
     for _ in range(2):
         delivered_order(make_user(), a, c)
