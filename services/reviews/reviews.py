@@ -105,6 +105,24 @@ def has_bought(user_id: uuid.UUID, book_id: uuid.UUID) -> bool:
     )
 
 
+def reverify_for_order(order: Order) -> None:
+    """After ``order`` left confirmed-or-later (cancelled, refunded): its buyer's reviews of
+    its books keep ``verified_purchase`` only if another such order backs them. In the
+    caller's transaction."""
+    book_ids = [line.book_id for line in order.lines]
+    if not book_ids:
+        return
+    db.session.flush()
+    for review in db.session.scalars(
+        select(Review).where(
+            Review.user_id == order.user_id,
+            Review.book_id.in_(book_ids),
+            Review.verified_purchase.is_(True),
+        )
+    ):
+        review.verified_purchase = has_bought(order.user_id, review.book_id)
+
+
 def _active_book(book_id: uuid.UUID) -> Book:
     book = db.session.get(Book, book_id)
     if book is None or book.status != BookStatus.ACTIVE:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import Book, OutboxMessage, ReindexRequest, Role, db
+from models import Book, OutboxMessage, ReindexRequest, Review, Role, db
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.orders import add_to_cart, check_out, wait_for_order
 from tests.support.waiting import wait_for
@@ -50,6 +50,12 @@ def test_a_buyer_review_is_verified_and_a_strangers_is_not(shop, app):
 
     assert mine.status_code == 201 and mine.get_json()["verified_purchase"] is True
     assert theirs.status_code == 201 and theirs.get_json()["verified_purchase"] is False
+
+    # The money goes back (cancelled after confirmation): the review is no longer verified.
+    cancelled = shop.post(f"/api/v1/orders/{order['id']}/cancel", headers=buyer_headers)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    db.session.expire_all()
+    assert db.session.get(Review, mine.get_json()["id"]).verified_purchase is False
 
 
 def test_the_summary_combines_imported_ratings_and_visible_reviews(shop, app):
