@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from models import OutboxMessage, db
+from services.observability import context as log_context
 
 ORDER_PLACED = "order_placed"
 ORDER_EMAIL = "order_email"
@@ -15,7 +16,9 @@ ORDER_EMAIL = "order_email"
 
 def record(kind: str, payload: dict) -> OutboxMessage:
     """Add a message to the current transaction (it exists only if that transaction commits)."""
-    message = OutboxMessage(kind=kind, payload=payload)
+    request_id = log_context.get("request_id")
+    headers = {log_context.REQUEST_ID_HEADER: request_id} if request_id else None
+    message = OutboxMessage(kind=kind, payload=payload, headers=headers)
     db.session.add(message)
     return message
 

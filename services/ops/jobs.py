@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from models import JobRun, JobStatus, db
+from services.observability import metrics
 
 # Older runs of a job beyond this many are deleted when a run finishes.
 KEEP_RUNS_PER_JOB = 500
@@ -72,6 +73,7 @@ def recorded_job(job: str) -> Callable:
 
 
 def _finish(handle: RunHandle, status: str, error: str | None) -> None:
+    metrics.JOB_RUNS.labels(handle.job, str(status)).inc()
     with db.session_factory() as own:
         run = own.get(JobRun, handle.id)
         if run is None:  # the 'running' row was rolled back with an enclosing transaction

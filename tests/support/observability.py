@@ -1,0 +1,85 @@
+"""A worker whose JSON log lines and metrics a test can read, and helpers to read them."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.workers import WorkerProcess
+from workers import QUEUES
+
+
+@contextmanager
+def observed_worker(celery_app, tmp_path: Path) -> Iterator[tuple[WorkerProcess, Path, Path]]:
+    """A real worker logging JSON at INFO to a file, writing its metrics to a multiprocess
+    folder; every other worker of this broker stops consuming meanwhile, so this one runs
+    every task the test causes."""
+    log_file = tmp_path / "worker.log"
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    worker = WorkerProcess(
+        celery_app,
+        name="observed",
+        concurrency=2,
+        env={
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "INFO",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        },
+        output=str(log_file),
+    )
+    others = [name for reply in celery_app.control.ping(timeout=0.5) for name in reply]
+    for queue in QUEUES:
+        if others:
+            celery_app.control.cancel_consumer(queue, destination=others, reply=True)
+    worker.start()
+    try:
+        yield worker, log_file, metrics_dir
+    finally:
+        worker.stop()
+        for queue in QUEUES:
+            if others:
+                celery_app.control.add_consumer(queue, destination=others, reply=True)
+
+
+def json_lines(path: Path) -> list[dict]:
+    """The JSON log records in ``path`` (other lines, e.g. Celery's banner, are skipped)."""
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return records
+
+
+def samples(metrics_text: str) -> dict[tuple[str, tuple], float]:
+    """A /metrics scrape as {(sample name, sorted labels): value}."""
+    found = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def value(scrape: dict, name: str, **labels) -> float:
+    return scrape.get((name, tuple(sorted((k, str(v)) for k, v in labels.items()))), 0.0)
+
+
+def metric_names(metrics_text: str) -> set[str]:
+    names = set()
+    for family in text_string_to_metric_families(metrics_text):
+        names.add(family.name)
+        names.update(sample.name for sample in family.samples)
+    return names
+
+
+def multiprocess_env(metrics_dir: Path):
+    """For ``monkeypatch.setenv``: /metrics adds up the samples in ``metrics_dir``."""
+    return ("PROMETHEUS_MULTIPROC_DIR", os.fspath(metrics_dir))

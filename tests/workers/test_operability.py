@@ -1,0 +1,192 @@
+"""Following one order through every process: a checkout's request id in the API's and the
+worker's JSON log lines, a stopped step's reason in the result backend, and the business
+metrics after a confirmed, a declined and a rejected order (one observed worker)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from services.observability.logs import ContextFilter, json_formatter
+from tests.factories import auth_headers, make_book, make_user
+from tests.support.observability import json_lines, observed_worker, samples, value
+from tests.support.orders import add_to_cart, check_out, wait_for_idle_workers, wait_for_order
+from tests.support.waiting import wait_for
+
+pytestmark = [pytest.mark.worker]
+
+STEPS = ("reserve_stock", "capture_payment", "confirm_order")
+
+
+@pytest.fixture(scope="module")
+def observed(app, tmp_path_factory):
+    with observed_worker(app.extensions["celery"], tmp_path_factory.mktemp("observed")) as found:
+        yield found
+
+
+@pytest.fixture
+def shop(app, committed, observed):
+    yield app.test_client()
+    wait_for_idle_workers(app.extensions["celery"])
+
+
+@pytest.fixture
+def api_log():
+    """The API's own JSON log lines (what LOG_FORMAT=json prints), at INFO."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(json_formatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _records(stream: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+
+
+def _order(shop, app, payment_method="pm_card_visa", on_hand=5, quantity=1, request_id=None):
+    user = make_user()
+    headers = auth_headers(app, user)
+    book = make_book("Observed", price_cents=900, on_hand=on_hand)
+    add_to_cart(shop, headers, book, quantity)
+    extra = {"X-Request-ID": request_id} if request_id else {}
+    placed = check_out(shop, {**headers, **extra}, payment_method=payment_method)
+    assert placed.status_code == 202, placed.get_json()
+    return user, headers, placed.get_json()["id"]
+
+
+def test_one_request_id_follows_a_checkout_from_the_api_through_every_worker_step(
+    shop, app, observed, api_log
+):
+    _, log_file, _ = observed
+    # Given a shopper checking out under a request id of their own
+    request_id = "req-follow-me-1"
+    user, headers, order_id = _order(shop, app, request_id=request_id)
+
+    # When the worker has run the whole chain
+    assert wait_for_order(shop, headers, order_id)["status"] == "confirmed"
+
+    def worker_lines():
+        lines = [r for r in json_lines(log_file) if r.get("request_id") == request_id]
+        done = {r.get("task_name") for r in lines if r.get("outcome") == "success"}
+        return (
+            lines
+            if {f"tasks.orders.{s}" for s in ("confirm_order",)} <= done
+            and ("tasks.email.send_order_email" in done)
+            else None
+        )
+
+    worker = wait_for(worker_lines, timeout=30)
+
+    # Then the API's lines carry the request id, the user and (the access line) the order
+    api = [r for r in _records(api_log) if r.get("request_id") == request_id]
+    access = [r for r in api if r["logger"] == "bookstore.access"]
+    assert len(access) == 1 and access[0]["path"] == "/api/v1/checkout"
+    assert access[0]["order_id"] == order_id and access[0]["user_id"] == str(user.id)
+    assert access[0]["status"] == 202
+    # And every step ran in the worker under the same request id and order, with its task
+    finished = {r["task_name"]: r for r in worker if r.get("outcome")}
+    for step in ("tasks.orders.reserve_stock", "tasks.payments.capture_payment"):
+        assert finished[step]["order_id"] == order_id
+        assert finished[step]["attempt"] == 1 and finished[step]["task_id"]
+    assert finished["tasks.payments.capture_payment"]["queue"] == "payments"
+    assert finished["tasks.email.send_order_email"]["queue"] == "email"
+    confirmed = [r for r in worker if r.get("event") == "order_confirmed"]
+    assert len(confirmed) == 1 and confirmed[0]["order_id"] == order_id
+    # And the worker is another process than the API
+    assert {r["pid"] for r in worker}.isdisjoint({r["pid"] for r in api})
+
+
+def test_a_declined_payment_stops_with_its_reason_in_the_result_backend(shop, app, observed):
+    _, log_file, _ = observed
+    # Given an order paid with a card the provider declines
+    _, headers, order_id = _order(shop, app, payment_method="pm_card_chargeDeclined")
+
+    # When the chain has stopped
+    order = wait_for_order(shop, headers, order_id)
+    assert order["status"] == "payment_failed"
+
+    # Then the capture step's result names the outcome, the status and the reason
+    def stopped_result():
+        lines = json_lines(log_file)
+        return next(
+            (
+                r["task_id"]
+                for r in lines
+                if r.get("order_id") == order_id
+                and r.get("task_name") == "tasks.payments.capture_payment"
+                and r.get("outcome") == "domain_stop"
+            ),
+            None,
+        )
+
+    task_id = wait_for(stopped_result)
+    result = app.extensions["celery"].AsyncResult(task_id)
+    assert result.state == "SUCCESS"
+    assert result.result == {
+        "outcome": "stopped",
+        "order_status": "payment_failed",
+        "reason": "payment_declined",
+    }
+    assert order["status_reason"] == "payment_declined"
+    # And the decline is logged once, as a warning, with the order
+    declines = [r for r in json_lines(log_file) if r.get("event") == "payment_declined"]
+    assert [(r["order_id"], r["level"]) for r in declines] == [(order_id, "WARNING")]
+
+
+def test_metrics_count_orders_by_outcome_after_a_visa_a_declined_and_a_rejected_order(
+    shop, app, observed, monkeypatch
+):
+    _, _, metrics_dir = observed
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+    before = samples(shop.get("/metrics").get_data(as_text=True))
+
+    # Given a confirmed, a declined and a rejected order
+    outcomes = []
+    for method, on_hand, quantity in (
+        ("pm_card_visa", 5, 1),
+        ("pm_card_chargeDeclined", 5, 1),
+        ("pm_card_visa", 1, 2),
+    ):
+        _, headers, order_id = _order(shop, app, method, on_hand, quantity)
+        outcomes.append(wait_for_order(shop, headers, order_id)["status"])
+    assert outcomes == ["confirmed", "payment_failed", "rejected"]
+    wait_for_idle_workers(app.extensions["celery"])
+
+    # When /metrics is scraped
+    after = samples(shop.get("/metrics").get_data(as_text=True))
+
+    def grew(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    # Then the orders are counted by outcome, with the reasons
+    assert grew("bookstore_orders_total", status="confirmed") == 1
+    assert grew("bookstore_orders_total", status="payment_failed") == 1
+    assert grew("bookstore_orders_total", status="rejected") == 1
+    assert grew("bookstore_payment_declines_total", code="payment_declined") == 1
+    assert grew("bookstore_stock_reservation_rejections_total") == 1
+    assert grew("bookstore_checkout_to_confirmed_seconds_count") == 1
+    assert grew("bookstore_order_step_seconds_count", step="reserve_stock") == 3
+    # And the tasks by outcome: three reservations, two of them went on
+    reserve = {"task": "tasks.orders.reserve_stock", "queue": "orders"}
+    assert grew("bookstore_tasks_total", **reserve, outcome="success") == 2
+    assert grew("bookstore_tasks_total", **reserve, outcome="domain_stop") == 1
+    capture = {"task": "tasks.payments.capture_payment", "queue": "payments"}
+    assert grew("bookstore_tasks_total", **capture, outcome="domain_stop") == 1
+    # And every queue has a depth and a consumer count read from the broker
+    for queue in ("orders", "payments", "email", "search", "maintenance", "default"):
+        assert ("bookstore_queue_depth", (("queue", queue),)) in after
+        assert ("bookstore_queue_consumers", (("queue", queue),)) in after
+    assert value(after, "bookstore_queue_consumers", queue="orders") >= 1
+    assert ("bookstore_outbox_backlog", ()) in after
