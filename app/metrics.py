@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 
 from services.observability.gauges import ScrapeTimeGauges
+from services.ops import schedules
 
 REQUESTS = Counter(
     "bookstore_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
@@ -64,10 +65,16 @@ def _scrape_time_registry(app: Flask) -> CollectorRegistry:
     """Built at the first scrape (the Celery app exists by then), kept for the next ones."""
     registry = app.extensions.get("scrape_time_metrics")
     if registry is None:
+        from beat.schedule import BEAT_SCHEDULE
         from workers import QUEUES
 
         registry = CollectorRegistry(auto_describe=False)
-        cache_seconds = app.config["METRICS_GAUGE_CACHE_SECONDS"]
-        registry.register(ScrapeTimeGauges(app.extensions["celery"], QUEUES, cache_seconds))
+        periods = {
+            job: schedules.period_seconds(entry["schedule"]) for job, entry in BEAT_SCHEDULE.items()
+        }
+        gauges = ScrapeTimeGauges(
+            app.extensions["celery"], QUEUES, app.config["METRICS_GAUGE_CACHE_SECONDS"], periods
+        )
+        registry.register(gauges)
         app.extensions["scrape_time_metrics"] = registry
     return registry

@@ -4,7 +4,10 @@ from celery.signals import worker_process_init
 
 from app import create_app
 from models import db
-from workers import failed_tasks  # noqa: F401  (connects the task_failure handler)
+from workers import (
+    failed_tasks,  # noqa: F401  (connects the task_failure handler)
+    metrics_server,  # noqa: F401  (a worker's /metrics, WORKER_METRICS_PORT)
+)
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

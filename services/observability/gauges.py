@@ -12,7 +12,16 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from models import JobRun, JobStatus, OutboxMessage, Stock, db
+from models import (
+    FailedTask,
+    FailedTaskStatus,
+    JobRun,
+    JobStatus,
+    OutboxMessage,
+    ReindexRequest,
+    Stock,
+    db,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +75,39 @@ def database_readings() -> dict:
             .group_by(JobRun.job)
         ).all()
     )
+    failed_tasks = db.session.scalar(
+        select(func.count()).where(FailedTask.status == FailedTaskStatus.FAILED)
+    )
+    search_backlog, search_oldest = db.session.execute(
+        select(func.count(), func.min(ReindexRequest.created_at)).where(
+            ReindexRequest.processed_at.is_(None)
+        )
+    ).one()
     db.session.commit()
     now = datetime.now(UTC)
     return {
         "outbox_backlog": backlog,
         "outbox_oldest_age_seconds": (now - oldest).total_seconds() if oldest else 0.0,
         "low_stock_books": low_stock or 0,
+        "failed_tasks": failed_tasks or 0,
+        "search_backlog": search_backlog,
+        "search_index_lag_seconds": (
+            (now - search_oldest).total_seconds() if search_oldest else 0.0
+        ),
         "job_last_success": {job: at.timestamp() for job, at in successes.items() if at},
     }
 
 
 class ScrapeTimeGauges(Collector):
-    def __init__(self, celery_app, queues: Iterable[str], cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        celery_app,
+        queues: Iterable[str],
+        cache_seconds: float = 5.0,
+        job_periods: dict[str, float] | None = None,
+    ) -> None:
         self.queues = tuple(queues)
+        self.job_periods = dict(job_periods or {})
         self._queues = _Cached(lambda: queue_readings(celery_app, self.queues), cache_seconds)
         self._database = _Cached(database_readings, cache_seconds)
 
@@ -109,6 +138,9 @@ class ScrapeTimeGauges(Collector):
             ("outbox_backlog", "Outbox messages not sent to the broker yet"),
             ("outbox_oldest_age_seconds", "Age of the oldest unsent outbox message (0: none)"),
             ("low_stock_books", "Books at or under their low-stock threshold"),
+            ("failed_tasks", "Tasks in the failed-task store waiting for an operator"),
+            ("search_backlog", "Books waiting to be reindexed"),
+            ("search_index_lag_seconds", "Age of the oldest reindex request not done (0: none)"),
         ):
             family = GaugeMetricFamily(f"bookstore_{name}", help_text)
             family.add_metric([], found[name])
@@ -121,3 +153,9 @@ class ScrapeTimeGauges(Collector):
         for job, at in sorted(found["job_last_success"].items()):
             last.add_metric([job], at)
         yield last
+        period = GaugeMetricFamily(
+            "bookstore_job_period_seconds", "How often beat runs the job", labels=["job"]
+        )
+        for job, seconds in sorted(self.job_periods.items()):
+            period.add_metric([job], seconds)
+        yield period

@@ -70,3 +70,14 @@ def _next_cron(schedule: crontab, now: datetime) -> datetime:
             return moment
         moment += timedelta(minutes=1)
     return moment
+
+
+def period_seconds(schedule, now: datetime | None = None) -> float:
+    """Seconds between two runs (for a crontab: between its next two matches)."""
+    if isinstance(schedule, int | float):
+        return float(schedule)
+    run_every = getattr(schedule, "run_every", None)
+    if isinstance(run_every, timedelta):
+        return run_every.total_seconds()
+    first = next_run(schedule, None, now)
+    return (next_run(schedule, None, first) - first).total_seconds()

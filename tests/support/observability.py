@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.workers import WorkerProcess
@@ -72,10 +74,16 @@ def value(scrape: dict, name: str, **labels) -> float:
     return scrape.get((name, tuple(sorted((k, str(v)) for k, v in labels.items()))), 0.0)
 
 
+SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+
+
 def metric_names(metrics_text: str) -> set[str]:
+    """Every name a query may use: the declared families (a labelled counter nobody has
+    incremented yet is declared, without samples) with their sample suffixes."""
     names = set()
     for family in text_string_to_metric_families(metrics_text):
         names.add(family.name)
+        names.update(family.name + suffix for suffix in SUFFIXES.get(family.type, ()))
         names.update(sample.name for sample in family.samples)
     return names
 
@@ -83,3 +91,23 @@ def metric_names(metrics_text: str) -> set[str]:
 def multiprocess_env(metrics_dir: Path):
     """For ``monkeypatch.setenv``: /metrics adds up the samples in ``metrics_dir``."""
     return ("PROMETHEUS_MULTIPROC_DIR", os.fspath(metrics_dir))
+
+
+MONITORING = Path(__file__).resolve().parents[2] / "deploy" / "monitoring"
+DASHBOARD = MONITORING / "grafana" / "dashboards" / "bookstore.json"
+ALERTS = MONITORING / "alerts.yml"
+_METRIC = re.compile(r"\b(bookstore_[a-z_]+)\b")
+
+
+def dashboard_queries() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def alert_queries() -> list[str]:
+    rules = yaml.safe_load(ALERTS.read_text())
+    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
+def metrics_named_in(queries: list[str]) -> set[str]:
+    return {name for query in queries for name in _METRIC.findall(query)}

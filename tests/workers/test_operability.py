@@ -12,7 +12,16 @@ import pytest
 
 from services.observability.logs import ContextFilter, json_formatter
 from tests.factories import auth_headers, make_book, make_user
-from tests.support.observability import json_lines, observed_worker, samples, value
+from tests.support.observability import (
+    alert_queries,
+    dashboard_queries,
+    json_lines,
+    metric_names,
+    metrics_named_in,
+    observed_worker,
+    samples,
+    value,
+)
 from tests.support.orders import add_to_cart, check_out, wait_for_idle_workers, wait_for_order
 from tests.support.waiting import wait_for
 
@@ -190,3 +199,26 @@ def test_metrics_count_orders_by_outcome_after_a_visa_a_declined_and_a_rejected_
         assert ("bookstore_queue_consumers", (("queue", queue),)) in after
     assert value(after, "bookstore_queue_consumers", queue="orders") >= 1
     assert ("bookstore_outbox_backlog", ()) in after
+
+
+def test_every_dashboard_and_alert_query_names_a_metric_of_a_live_scrape(
+    shop, app, observed, monkeypatch
+):
+    _, _, metrics_dir = observed
+    # Given some traffic: catalog reads (a miss, then a hit) and a confirmed order
+    for _ in range(2):
+        assert shop.get("/api/v1/books").status_code == 200
+    _, headers, order_id = _order(shop, app)
+    assert wait_for_order(shop, headers, order_id)["status"] == "confirmed"
+    wait_for_idle_workers(app.extensions["celery"])
+
+    # When /metrics is scraped: this process's samples (the API), and with the worker's
+    # multiprocess folder (as gunicorn and the workers share one on a host)
+    api = shop.get("/metrics").get_data(as_text=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+    workers = shop.get("/metrics").get_data(as_text=True)
+    live = metric_names(api) | metric_names(workers)
+
+    # Then every metric the dashboard and the alerts query exists
+    assert metrics_named_in(dashboard_queries()) - live == set()
+    assert metrics_named_in(alert_queries()) - live == set()
