@@ -9,7 +9,10 @@ import json
 import logging
 
 import pytest
+from sqlalchemy import text
 
+from app import create_app
+from models import db
 from services.observability.logs import ContextFilter, json_formatter
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.observability import (
@@ -222,3 +225,55 @@ def test_every_dashboard_and_alert_query_names_a_metric_of_a_live_scrape(
     # Then every metric the dashboard and the alerts query exists
     assert metrics_named_in(dashboard_queries()) - live == set()
     assert metrics_named_in(alert_queries()) - live == set()
+
+
+def test_work_recorded_while_the_broker_is_down_shows_as_backlog_and_keeps_its_request_id(
+    shop, app, observed, monkeypatch
+):
+    _, log_file, _ = observed
+    user = make_user()
+    headers = auth_headers(app, user)
+    book = make_book("Offline", price_cents=700, on_hand=3)
+    # Given an API whose broker is unreachable (Celery prefers the environment's URL)
+    closed = "amqp://guest:guest@127.0.0.1:1//"
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
+    offline = create_app(
+        {"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "CELERY_BROKER_URL": closed}
+    )
+    app.extensions["celery"].set_default()
+    app.extensions["celery"].set_current()
+    client = offline.test_client()
+    add_to_cart(client, headers, book, 1)
+
+    # When a shopper checks out, the order's work stays in the outbox
+    placed = check_out(client, {**headers, "X-Request-ID": "req-offline-1"})
+    assert placed.status_code == 202
+    order_id = placed.get_json()["id"]
+    down = samples(client.get("/metrics").get_data(as_text=True))
+    monkeypatch.undo()
+
+    # Then /metrics says the broker is down and the outbox holds the work
+    assert value(down, "bookstore_broker_up") == 0
+    assert value(down, "bookstore_outbox_backlog") == 1
+
+    # And once the relay sends it through the real broker, the backlog is gone and the
+    # worker's lines for that order carry the request id of the checkout
+    db.session.execute(text("UPDATE outbox SET created_at = now() - interval '1 minute'"))
+    db.session.commit()
+    relayed = app.extensions["celery"].send_task("tasks.maintenance.relay_outbox")
+    assert relayed.get(timeout=30) == 1
+    assert wait_for_order(shop, headers, order_id)["status"] == "confirmed"
+    assert wait_for(
+        lambda: (
+            value(samples(shop.get("/metrics").get_data(as_text=True)), "bookstore_outbox_backlog")
+            == 0
+        )
+    )
+    steps = [
+        r
+        for r in json_lines(log_file)
+        if r.get("order_id") == order_id and r.get("outcome") == "success"
+    ]
+    assert {r["request_id"] for r in steps} == {"req-offline-1"}
+    relay = [r for r in json_lines(log_file) if r.get("logger") == "tasks.order_jobs"]
+    assert relay and relay[-1]["sent"] == 1
