@@ -18,6 +18,7 @@ from sqlalchemy import select
 from models import OutboxMessage, db
 from services import outbox
 from services.observability import context as log_context
+from services.observability import tracing
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def publish(celery_app: Celery, messages: Sequence[OutboxMessage]) -> list[int]:
         # the publish signal stamps that request id on every task of the chain.
         request_id = headers.get(log_context.REQUEST_ID_HEADER)
         order_id = (message.payload or {}).get("order_id")
+        trace_token = tracing.attach(headers)
         try:
             with log_context.bound(request_id=request_id, order_id=order_id):
                 signature_for(celery_app, message).apply_async(retry=False, headers=headers)
@@ -75,6 +77,8 @@ def publish(celery_app: Celery, messages: Sequence[OutboxMessage]) -> list[int]:
             )
             outbox.mark_failed(message.id, f"{type(exc).__name__}: {exc}")
             continue
+        finally:
+            tracing.detach(trace_token)
         sent.append(message.id)
     return sent
 

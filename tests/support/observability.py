@@ -17,7 +17,9 @@ from workers import QUEUES
 
 
 @contextmanager
-def observed_worker(celery_app, tmp_path: Path) -> Iterator[tuple[WorkerProcess, Path, Path]]:
+def observed_worker(
+    celery_app, tmp_path: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[WorkerProcess, Path, Path]]:
     """A real worker logging JSON at INFO to a file, writing its metrics to a multiprocess
     folder; every other worker of this broker stops consuming meanwhile, so this one runs
     every task the test causes."""
@@ -32,6 +34,7 @@ def observed_worker(celery_app, tmp_path: Path) -> Iterator[tuple[WorkerProcess,
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "INFO",
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            **(env or {}),
         },
         output=str(log_file),
     )

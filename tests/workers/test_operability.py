@@ -9,11 +9,18 @@ import json
 import logging
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 
 from app import create_app
 from models import db
+from services.observability import tracing
 from services.observability.logs import ContextFilter, json_formatter
+from tasks import chains
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.observability import (
     alert_queries,
@@ -26,16 +33,33 @@ from tests.support.observability import (
     value,
 )
 from tests.support.orders import add_to_cart, check_out, wait_for_idle_workers, wait_for_order
+from tests.support.otlp import OtlpReceiver
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.worker]
 
-STEPS = ("reserve_stock", "capture_payment", "confirm_order")
+STEP_TASKS = (
+    chains.RESERVE_STOCK,
+    chains.CAPTURE_PAYMENT,
+    chains.CONFIRM_ORDER,
+    chains.SEND_ORDER_EMAIL,
+    chains.REQUEST_SHIPMENT,
+    chains.REINDEX_BOOKS,
+)
 
 
 @pytest.fixture(scope="module")
-def observed(app, tmp_path_factory):
-    with observed_worker(app.extensions["celery"], tmp_path_factory.mktemp("observed")) as found:
+def otlp():
+    """Where the observed worker exports its spans (OTLP over HTTP)."""
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def observed(app, tmp_path_factory, otlp):
+    tracing_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    folder = tmp_path_factory.mktemp("observed")
+    with observed_worker(app.extensions["celery"], folder, tracing_env) as found:
         yield found
 
 
@@ -277,3 +301,61 @@ def test_work_recorded_while_the_broker_is_down_shows_as_backlog_and_keeps_its_r
     assert {r["request_id"] for r in steps} == {"req-offline-1"}
     relay = [r for r in json_lines(log_file) if r.get("logger") == "tasks.order_jobs"]
     assert relay and relay[-1]["sent"] == 1
+
+
+@pytest.fixture
+def traced_api(app, observed):
+    """An API app traced into an in-memory exporter (this process), beside the session's."""
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider(resource=Resource.create({"service.name": "bookstore-api"}))
+        trace.set_tracer_provider(provider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    traced = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False})
+    app.extensions["celery"].set_default()
+    app.extensions["celery"].set_current()
+    try:
+        yield traced, exporter
+    finally:
+        tracing.uninstrument()
+        exporter.shutdown()
+
+
+def test_one_trace_runs_from_post_checkout_through_every_step_and_its_queries(
+    shop, app, traced_api, otlp
+):
+    traced, exporter = traced_api
+    client = traced.test_client()
+    # Given a shopper checking out through the traced API
+    user = make_user()
+    headers = auth_headers(app, user)
+    add_to_cart(client, headers, make_book("Traced", price_cents=800, on_hand=3), 1)
+    placed = check_out(client, headers)
+    order_id = placed.get_json()["id"]
+    assert wait_for_order(client, headers, order_id)["status"] == "confirmed"
+
+    # Then the request's span starts a trace ...
+    request = next(s for s in exporter.get_finished_spans() if s.name == "POST /api/v1/checkout")
+    trace_id = format(request.context.trace_id, "032x")
+
+    # ... that holds every step task the worker ran, each with its database spans
+    steps = [f"run/{name}" for name in STEP_TASKS]
+
+    def worker_spans():
+        spans = otlp.spans_of(trace_id)
+        return spans if {s["name"] for s in spans} >= set(steps) else None
+
+    spans = wait_for(worker_spans, timeout=30)
+    runs = {s["name"]: s for s in spans if s["name"] in steps}
+    for name, run in runs.items():
+        children = [s["name"] for s in spans if s["parent_span_id"] == run["span_id"]]
+        queries = [c for c in children if not c.startswith(("run/", "apply_async/"))]
+        assert queries, f"{name} has no database spans: {children}"
+    assert {s["service"] for s in spans} == {"bookstore-celery"}
+    published = [s.name for s in exporter.get_finished_spans() if s.name.startswith("apply_async")]
+    assert published and all(
+        s.context.trace_id == request.context.trace_id
+        for s in exporter.get_finished_spans()
+        if s.name.startswith("apply_async")
+    )
