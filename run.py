@@ -121,7 +121,8 @@ def serve(config: dict, started: float) -> int:
         manager.add_process(
             name,
             shlex.join(command),
-            env=web_env if name == "web" else env,
+            # The worker writes its task and order metrics next to the API's (one host).
+            env=web_env if name in ("web", "worker") else env,
             cwd=str(settings.ROOT),
         )
     watcher = threading.Thread(
@@ -147,7 +148,8 @@ def processes(config: dict) -> dict[str, list[str]]:
             *["--bind", f"127.0.0.1:{config['PORT']}"],
             *["--workers", str(config["WEB_CONCURRENCY"]), "--graceful-timeout", "4"],
             "--no-control-socket",
-            *["--access-logfile", "-", "--log-level", level],
+            # No gunicorn access log: the app logs one line per request, with its request id.
+            *["--log-level", level],
         ],
         "worker": [
             *celery,
