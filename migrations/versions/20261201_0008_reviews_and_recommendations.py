@@ -1,7 +1,7 @@
 """reviews and recommendations
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0010
 Create Date: 2026-12-01 12:57:32.380568
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
