@@ -36,7 +36,9 @@ def _resource_modules():
         me,
         orders,
         promotions,
+        recommendations,
         reconciliation,
+        reviews,
     )
 
     return [
@@ -56,4 +58,6 @@ def _resource_modules():
         reconciliation,
         jobs,
         failed_tasks,
+        reviews,
+        recommendations,
     ]

@@ -13,6 +13,7 @@ from app.auth import current_user, login_optional
 from app.extensions import limiter
 from services import payments
 from services.accounts.tokens import InvalidToken
+from services.observability import context as log_context
 from services.orders import cart as carts
 from services.orders import checkout, pricing, promotions
 from services.orders import lifecycle as orders
@@ -201,6 +202,7 @@ class Checkout(MethodView):
                 token,
                 require_verified_email=current_app.config["REQUIRE_VERIFIED_EMAIL_TO_ORDER"],
             )
+        log_context.bind(order_id=str(placement.order.id))
         send_recorded(current_app.extensions["celery"], placement.outbox_ids)
         location = f"/api/v1/orders/{placement.order.id}"
         return orders.order_view(placement.order), 202, {"Location": location}
