@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from app import create_app
 from models import db
+from services.inventory import stock as inventory
 from services.observability import tracing
 from services.observability.logs import ContextFilter, json_formatter
 from tasks import chains
@@ -91,11 +92,16 @@ def _records(stream: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
 
 
-def _order(shop, app, payment_method="pm_card_visa", on_hand=5, quantity=1, request_id=None):
+def _order(
+    shop, app, payment_method="pm_card_visa", on_hand=5, quantity=1, request_id=None, damaged=0
+):
     user = make_user()
     headers = auth_headers(app, user)
     book = make_book("Observed", price_cents=900, on_hand=on_hand)
     add_to_cart(shop, headers, book, quantity)
+    if damaged:  # copies lost after the cart took them (the cart refuses more than available)
+        inventory.adjust(book.id, -damaged, "damaged")
+        db.session.commit()
     extra = {"X-Request-ID": request_id} if request_id else {}
     placed = check_out(shop, {**headers, **extra}, payment_method=payment_method)
     assert placed.status_code == 202, placed.get_json()
@@ -190,12 +196,12 @@ def test_metrics_count_orders_by_outcome_after_a_visa_a_declined_and_a_rejected_
 
     # Given a confirmed, a declined and a rejected order
     outcomes = []
-    for method, on_hand, quantity in (
-        ("pm_card_visa", 5, 1),
-        ("pm_card_chargeDeclined", 5, 1),
-        ("pm_card_visa", 1, 2),
+    for method, on_hand, quantity, damaged in (
+        ("pm_card_visa", 5, 1, 0),
+        ("pm_card_chargeDeclined", 5, 1, 0),
+        ("pm_card_visa", 2, 2, 1),
     ):
-        _, headers, order_id = _order(shop, app, method, on_hand, quantity)
+        _, headers, order_id = _order(shop, app, method, on_hand, quantity, damaged=damaged)
         outcomes.append(wait_for_order(shop, headers, order_id)["status"])
     assert outcomes == ["confirmed", "payment_failed", "rejected"]
     wait_for_idle_workers(app.extensions["celery"])
