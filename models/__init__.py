@@ -29,6 +29,7 @@ from models.orders import (
     StepStatus,
 )
 from models.outbox import OutboxMessage, ReindexRequest
+from models.payments import ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
 
 __all__ = [
@@ -59,10 +60,12 @@ __all__ = [
     "OrderStep",
     "OutboxMessage",
     "Payment",
+    "ProcessedPaymentEvent",
     "Promotion",
     "PromotionRedemption",
     "ReconciliationReport",
     "RefreshToken",
+    "Refund",
     "ReindexRequest",
     "ReservationStatus",
     "Role",

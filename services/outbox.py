@@ -11,6 +11,9 @@ from models import OutboxMessage, db
 
 ORDER_PLACED = "order_placed"
 ORDER_EMAIL = "order_email"
+# Payments (issue 9): a provider event to apply, and an order to resume after authentication.
+PAYMENT_EVENT = "payment_event"
+PAYMENT_RESUMED = "payment_resumed"
 
 
 def record(kind: str, payload: dict) -> OutboxMessage:

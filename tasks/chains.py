@@ -4,6 +4,10 @@
         -> group(send_order_email (email), request_shipment (orders), reindex_books (search))
 
 A step that ends the flow (rejected, declined, awaiting the customer) stops the chain itself.
+
+An order that waited for the shopper (3-D Secure) resumes when the provider says so:
+
+    handle_payment_event (payments) -> confirm_order (orders) -> group(...as above)
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ CONFIRM_ORDER = "tasks.orders.confirm_order"
 SEND_ORDER_EMAIL = "tasks.email.send_order_email"
 REQUEST_SHIPMENT = "tasks.orders.request_shipment"
 REINDEX_BOOKS = "tasks.search.reindex_books"
+HANDLE_PAYMENT_EVENT = "tasks.payments.handle_payment_event"
 
 
 def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
@@ -41,6 +46,19 @@ def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
     )
 
 
+def payment_resumed_chain(celery_app: Celery, order_id: str) -> Signature:
+    """The rest of the placement flow once the held payment is authorised."""
+
+    def step(name: str, *args) -> Signature:
+        return celery_app.signature(name, args=(order_id, *args), immutable=True)
+
+    return chain(
+        step(CONFIRM_ORDER),
+        group(step(SEND_ORDER_EMAIL, "confirmed"), step(REQUEST_SHIPMENT), step(REINDEX_BOOKS)),
+        app=celery_app,
+    )
+
+
 def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
     payload = message.payload
     if message.kind == outbox.ORDER_PLACED:
@@ -49,6 +67,10 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         return celery_app.signature(
             SEND_ORDER_EMAIL, args=(payload["order_id"], payload["event"]), immutable=True
         )
+    if message.kind == outbox.PAYMENT_RESUMED:
+        return payment_resumed_chain(celery_app, payload["order_id"])
+    if message.kind == outbox.PAYMENT_EVENT:
+        return celery_app.signature(HANDLE_PAYMENT_EVENT, args=(payload,), immutable=True)
     raise ValueError(f"unknown outbox message kind {message.kind!r}")
 
 

@@ -28,6 +28,7 @@ EMAIL_TEMPLATES = {
     "confirmed": "order_confirmed",
     "rejected": "order_rejected",
     "payment_failed": "order_payment_failed",
+    "payment_action_required": "order_payment_action_required",
     "cancelled": "order_cancelled",
     "shipped": "order_shipped",
 }
@@ -119,11 +120,7 @@ def order_view(order: Order) -> dict:
         "promo_code": order.promo_code,
         "shipping_address": order.shipping_address,
         "shipping_method": order.shipping_method,
-        "payment": {
-            "status": payment.status if payment else "pending",
-            "provider": payment.provider if payment else None,
-            "client_secret": payment.client_secret if payment else None,
-        },
+        "payment": payments.payment_view(order),
         "shipment": {
             "carrier": shipment.carrier if shipment else None,
             "tracking_number": shipment.tracking_number if shipment else None,
@@ -137,7 +134,7 @@ def order_view(order: Order) -> dict:
                 "attempts": step.attempts,
                 "started_at": step.started_at,
                 "finished_at": step.finished_at,
-                "error": step.error,
+                "error": payments.step_error_view(step.error),
             }
             for step in order.steps
         ],
