@@ -96,7 +96,7 @@ def list_for(user_id: uuid.UUID, limit: int, cursor: str | None) -> tuple[list[O
 
 def order_view(order: Order) -> dict:
     """The SPEC order body."""
-    payment, shipment = order.payment, order.shipment
+    shipment = order.shipment
     return {
         "id": order.id,
         "status": order.status,

@@ -27,10 +27,7 @@ def _luhn(digits: str) -> bool:
 
 
 def looks_like_card_number(text: str) -> bool:
-    for match in CARD_NUMBER.finditer(text):
-        if _luhn(re.sub(r"[ -]", "", match.group())):
-            return True
-    return False
+    return any(_luhn(re.sub(r"[ -]", "", found.group())) for found in CARD_NUMBER.finditer(text))
 
 
 def refuse_card_numbers(value) -> None:

@@ -73,10 +73,8 @@ def verify(payload: bytes, signature: str | None, secret: str | None) -> Payment
         raise InvalidSignature() from exc
     obj = event["data"]["object"]
     kind = obj.get("object")
-    if kind == "payment_intent":
-        ref = obj.get("id")
-    else:  # charge, dispute: they name their PaymentIntent
-        ref = obj.get("payment_intent")
+    # A charge or a dispute names its PaymentIntent.
+    ref = obj.get("id") if kind == "payment_intent" else obj.get("payment_intent")
     metadata = obj.get("metadata") or {}
     return PaymentEvent(
         event_id=event["id"],
