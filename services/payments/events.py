@@ -6,6 +6,7 @@ provider, and moves the order only forward: a late or repeated event is a no-op.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -66,12 +67,13 @@ def verify(payload: bytes, signature: str | None, secret: str | None) -> Payment
     if not signature or not secret:
         raise InvalidSignature()
     try:
-        event = stripe.Webhook.construct_event(
+        stripe.Webhook.construct_event(
             payload, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
         )
-    except (stripe.SignatureVerificationError, ValueError) as exc:
+        event = json.loads(payload)  # plain values (the library's objects are not dicts)
+        obj = event["data"]["object"]
+    except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:
         raise InvalidSignature() from exc
-    obj = event["data"]["object"]
     kind = obj.get("object")
     # A charge or a dispute names its PaymentIntent.
     ref = obj.get("id") if kind == "payment_intent" else obj.get("payment_intent")

@@ -62,21 +62,17 @@ def client_for(settings: StripeSettings) -> stripe.StripeClient:
         return _clients[key]
 
 
-def _field(obj, name: str):
-    if obj is None:
-        return None
-    try:
-        return obj[name]
-    except (KeyError, TypeError):
-        return getattr(obj, name, None)
-
-
 def _plain(obj):
-    """A StripeObject as plain JSON values (for next_action)."""
+    """A StripeObject as plain JSON values (the library's objects are not mappings)."""
     return obj.to_dict() if hasattr(obj, "to_dict") else obj
 
 
-def result_of(intent) -> ProviderResult:
+def _field(obj, name: str):
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def result_of(stripe_intent) -> ProviderResult:
+    intent = _plain(stripe_intent)
     method = _field(intent, "payment_method")
     card = _field(method, "card") if not isinstance(method, str) else None
     error = _field(intent, "last_payment_error")
@@ -93,7 +89,7 @@ def result_of(intent) -> ProviderResult:
         status=STATUS.get(_field(intent, "status"), PaymentStatus.PENDING),
         provider_ref=_field(intent, "id"),
         client_secret=_field(intent, "client_secret"),
-        next_action=_plain(_field(intent, "next_action")),
+        next_action=_field(intent, "next_action"),
         card_brand=_field(card, "brand"),
         card_last4=_field(card, "last4"),
         decline=decline,
@@ -138,12 +134,10 @@ class StripeProvider:
         return result_of(intent)
 
     def _declined(self, exc: stripe.CardError) -> ProviderResult:
-        error = exc.error
+        error = _plain(exc.error) or {}
         intent = _field(error, "payment_intent")
-        brand = last4 = None
-        method = _field(error, "payment_method")
-        if method is not None and not isinstance(method, str):
-            brand, last4 = _field(_field(method, "card"), "brand"), _field(method["card"], "last4")
+        card = _field(_field(error, "payment_method"), "card")
+        brand, last4 = _field(card, "brand"), _field(card, "last4")
         return ProviderResult(
             PaymentStatus.FAILED,
             _field(intent, "id") if intent is not None else None,
@@ -189,7 +183,9 @@ class StripeProvider:
             options={"idempotency_key": idempotency_key},
         )
         return ProviderResult(
-            PaymentStatus.CAPTURED, provider_ref, amount_refunded=_field(refund, "amount") or 0
+            PaymentStatus.CAPTURED,
+            provider_ref,
+            amount_refunded=_field(_plain(refund), "amount") or 0,
         )
 
     def retrieve(self, provider_ref: str) -> ProviderResult:
