@@ -14,6 +14,7 @@ ORDER_EMAIL = "order_email"
 # Payments (issue 9): a provider event to apply, and an order to resume after authentication.
 PAYMENT_EVENT = "payment_event"
 PAYMENT_RESUMED = "payment_resumed"
+PAYMENT_REFUND = "payment_refund"
 
 
 def record(kind: str, payload: dict) -> OutboxMessage:

@@ -31,6 +31,7 @@ SEND_ORDER_EMAIL = "tasks.email.send_order_email"
 REQUEST_SHIPMENT = "tasks.orders.request_shipment"
 REINDEX_BOOKS = "tasks.search.reindex_books"
 HANDLE_PAYMENT_EVENT = "tasks.payments.handle_payment_event"
+REFUND_PAYMENT = "tasks.payments.refund_payment"
 
 
 def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
@@ -69,6 +70,8 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         )
     if message.kind == outbox.PAYMENT_RESUMED:
         return payment_resumed_chain(celery_app, payload["order_id"])
+    if message.kind == outbox.PAYMENT_REFUND:
+        return celery_app.signature(REFUND_PAYMENT, args=(payload["refund_id"],), immutable=True)
     if message.kind == outbox.PAYMENT_EVENT:
         return celery_app.signature(HANDLE_PAYMENT_EVENT, args=(payload,), immutable=True)
     raise ValueError(f"unknown outbox message kind {message.kind!r}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from celery import shared_task
 
-from services.payments import events
+from services.payments import events, refunds
 from tasks.chains import send_recorded
 from tasks.orders import STEP_RETRY
 
@@ -24,3 +25,10 @@ def handle_payment_event(self, payload: dict) -> str:
         return "ignored"
     send_recorded(self.app, outbox_ids)
     return outcome
+
+
+@shared_task(name="tasks.payments.refund_payment", bind=True, **STEP_RETRY)
+def refund_payment(self, refund_id: str) -> str:
+    """Make one recorded refund through the provider (once: keyed by the refund's id)."""
+    send_recorded(self.app, refunds.make_refund(uuid.UUID(refund_id)))
+    return "done"

@@ -33,6 +33,7 @@ def _resource_modules():
         jobs,
         me,
         orders,
+        payments,
         promotions,
         reconciliation,
         webhooks,
@@ -55,4 +56,5 @@ def _resource_modules():
         jobs,
         failed_tasks,
         webhooks,
+        payments,
     ]

@@ -29,6 +29,7 @@ EMAIL_TEMPLATES = {
     "rejected": "order_rejected",
     "payment_failed": "order_payment_failed",
     "payment_action_required": "order_payment_action_required",
+    "refunded": "order_refunded",  # event "refunded:<refund id>": one email per refund
     "cancelled": "order_cancelled",
     "shipped": "order_shipped",
 }
@@ -38,6 +39,12 @@ class OrderNotCancellable(Conflict):
     """This order can no longer be cancelled."""
 
     error = "order_not_cancellable"
+
+
+class OrderShipped(Conflict):
+    """The order has shipped: return it instead of cancelling."""
+
+    error = "order_shipped"
 
 
 class OrderNotShippable(Conflict):
@@ -166,6 +173,9 @@ def cancel(order_id: uuid.UUID, user: User, idempotency_key: str | None) -> tupl
     if order.status == OrderStatus.CANCELLED:
         db.session.commit()
         return order, []
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        db.session.rollback()
+        raise OrderShipped()
     if order.status not in (*WAITING, OrderStatus.CONFIRMED):
         db.session.rollback()
         raise OrderNotCancellable(f"An order that is {order.status} cannot be cancelled.")
@@ -286,6 +296,10 @@ def send_email(order_id: uuid.UUID, event: str) -> bool:
     context = email_context(order, user)
     db.session.commit()  # send_once wants a session without pending work
     notifications.send_once(
-        f"order:{order.id}:{event}", user.email, EMAIL_TEMPLATES[event], context, user_id=user.id
+        f"order:{order.id}:{event}",
+        user.email,
+        EMAIL_TEMPLATES[event.partition(":")[0]],
+        context,
+        user_id=user.id,
     )
     return True

@@ -69,6 +69,8 @@ def lock_order(order_id: uuid.UUID) -> Order:
             .where(Order.id == order_id)
             .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.payment))
             .with_for_update(of=Order)
+            # The locked read wins over rows this session loaded before the lock.
+            .execution_options(populate_existing=True)
         )
         .unique()
         .one_or_none()

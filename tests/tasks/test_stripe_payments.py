@@ -171,3 +171,95 @@ def test_cancelling_a_captured_order_refunds_it_at_stripe(shop, app, stripe_api)
         intent.latest_charge if isinstance(intent.latest_charge, str) else intent.latest_charge.id
     )
     assert charge.amount_refunded == order["total_cents"]
+
+
+def _staff(app):
+    from models import Role
+
+    return auth_headers(app, make_user(role=Role.STAFF))
+
+
+def _refunded_at_stripe(stripe_api, order_id) -> int:
+    (intent,) = _intents_for(stripe_api, order_id)
+    charge = intent.to_dict()["latest_charge"]
+    charge_id = charge if isinstance(charge, str) else charge["id"]
+    return stripe_api.v1.charges.retrieve(charge_id).amount_refunded
+
+
+def test_staff_refunds_part_then_the_rest_and_never_more(shop, app, stripe_api):
+    headers, book, order = _place(shop, app, "pm_card_visa")
+    staff, url = _staff(app), f"/api/v1/orders/{order['id']}/refunds"
+
+    part = shop.post(url, json={"amount_cents": 500, "reason": "damaged"}, headers=staff)
+    too_much = shop.post(
+        url, json={"amount_cents": order["total_cents"], "reason": "x"}, headers=staff
+    )
+    partial = wait_until(
+        lambda: (
+            (body := shop.get(f"/api/v1/orders/{order['id']}", headers=headers).get_json())[
+                "payment"
+            ]["refunded_cents"]
+            == 500
+            and body
+        )
+    )
+    rest = shop.post(url, json={"reason": "customer return", "restock": True}, headers=staff)
+    final = wait_for_order(shop, headers, order["id"], statuses={"refunded"})
+
+    assert part.status_code == 202 and part.get_json()["amount_cents"] == 500
+    assert too_much.status_code == 409
+    assert too_much.get_json()["error"] == "over_refund"
+    assert (partial["status"], partial["payment"]["status"]) == ("confirmed", "partially_refunded")
+    assert rest.status_code == 202 and rest.get_json()["amount_cents"] == order["total_cents"] - 500
+    assert final["payment"]["status"] == "refunded"
+    assert final["payment"]["refunded_cents"] == order["total_cents"]
+    assert _refunded_at_stripe(stripe_api, order["id"]) == order["total_cents"]
+    db.session.expire_all()
+    on_hand = db.session.scalars(select(Stock.on_hand).where(Stock.book_id == book.id)).one()
+    assert on_hand == 3  # the copy came back through the ledger
+
+
+def test_a_refund_made_in_stripes_dashboard_shows_on_the_order(shop, app, stripe_api):
+    headers, _, order = _place(shop, app, "pm_card_visa")
+    (intent,) = _intents_for(stripe_api, order["id"])
+    stripe_api.v1.refunds.create(params={"payment_intent": intent.id, "amount": 700})
+
+    post_event(
+        shop,
+        event_for(
+            "charge.refunded", {"id": "ch_x", "object": "charge", "payment_intent": intent.id}
+        ),
+    )
+    seen = wait_until(
+        lambda: (
+            (body := shop.get(f"/api/v1/orders/{order['id']}", headers=headers).get_json())[
+                "payment"
+            ]["refunded_cents"]
+            == 700
+            and body
+        )
+    )
+
+    assert seen["payment"]["status"] == "partially_refunded"
+
+
+def test_an_order_awaiting_authentication_is_paid_with_another_card(
+    shop,
+    app,
+    stripe_api,
+    localstripe,  # noqa: F811
+):
+    headers, _, order = _place(shop, app, _card_needing_3ds(stripe_api))
+
+    retried = shop.post(
+        f"/api/v1/orders/{order['id']}/payment",
+        json={"payment_method": "pm_card_visa"},
+        headers=headers,
+    )
+    confirmed = wait_for_order(shop, headers, order["id"], statuses={"confirmed"})
+
+    assert retried.status_code == 202
+    assert confirmed["status"] == "confirmed", confirmed["timeline"]
+    assert confirmed["payment"]["card"]["last4"] == "4242"
+    statuses = sorted(i.status for i in _intents_for(stripe_api, order["id"]))
+    assert statuses == ["canceled", "succeeded"]
