@@ -23,6 +23,7 @@ class WorkerProcess:
         concurrency: int = 2,
         queues: tuple[str, ...] = QUEUES,
         env: dict[str, str] | None = None,
+        pool: str = "prefork",
     ) -> None:
         self.celery_app = celery_app
         self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@%h"
@@ -30,6 +31,7 @@ class WorkerProcess:
         # A test may run a worker on a private queue with its own settings (env overrides).
         self.queues = queues
         self.env = env or {}
+        self.pool = pool
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> None:
@@ -44,7 +46,7 @@ class WorkerProcess:
                 "--loglevel",
                 "WARNING",
                 "--pool",
-                "prefork",
+                self.pool,
                 "--concurrency",
                 str(self.concurrency),
                 "--queues",
