@@ -9,7 +9,6 @@ from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 
 from models import db
-from services import payments
 from services.catalog import cache as catalog_cache
 
 api = Api()
@@ -26,7 +25,6 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     limiter.init_app(app)
     catalog_cache.init(app.config["REDIS_URL"])
-    payments.configure(app.config)
 
     from workers import celery_init_app
 

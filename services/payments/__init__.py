@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from models import Order, Payment, db
+from services import settings as service_settings
 from services.errors import InvalidInput
 from services.payments.base import (
     Authorization,
@@ -29,7 +30,6 @@ __all__ = [
     "CardDataRefused",
     "PaymentProviderUnavailable",
     "PaymentStatus",
-    "configure",
     "provider",
 ]
 
@@ -56,12 +56,10 @@ class PaymentSettings:
     webhook_secret: str | None = None
 
 
-_settings = PaymentSettings()
-
-
-def configure(config: Mapping) -> PaymentSettings:
-    """Take this process's payment settings from the app config (create_app calls it)."""
-    global _settings
+def settings() -> PaymentSettings:
+    """This process's payment settings, from the bound service settings."""
+    bound = service_settings.current()
+    config = bound.config
     stripe_settings = None
     if config.get("STRIPE_API_KEY"):
         stripe_settings = StripeSettings(
@@ -70,27 +68,23 @@ def configure(config: Mapping) -> PaymentSettings:
             timeout_seconds=float(config.get("STRIPE_TIMEOUT_SECONDS", 10)),
             max_network_retries=int(config.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
         )
-    _settings = PaymentSettings(
-        provider=config.get("PAYMENT_PROVIDER", "dummy"),
-        dummy_slow_seconds=float(config.get("PAYMENT_DUMMY_SLOW_SECONDS", 3)),
+    return PaymentSettings(
+        provider=bound.payment_provider,
+        dummy_slow_seconds=bound.payment_dummy_slow_seconds,
         stripe=stripe_settings,
         webhook_secret=config.get("STRIPE_WEBHOOK_SECRET"),
     )
-    return _settings
-
-
-def settings() -> PaymentSettings:
-    return _settings
 
 
 def provider() -> PaymentProvider:
-    if _settings.provider == "dummy":
-        return DummyProvider(slow_seconds=_settings.dummy_slow_seconds)
-    if _settings.provider == "stripe":
-        if _settings.stripe is None:
+    config = settings()
+    if config.provider == "dummy":
+        return DummyProvider(slow_seconds=config.dummy_slow_seconds)
+    if config.provider == "stripe":
+        if config.stripe is None:
             raise UnknownPaymentProvider("PAYMENT_PROVIDER=stripe needs STRIPE_API_KEY")
-        return StripeProvider(_settings.stripe)
-    raise UnknownPaymentProvider(f"payment provider {_settings.provider!r} is not available")
+        return StripeProvider(config.stripe)
+    raise UnknownPaymentProvider(f"payment provider {config.provider!r} is not available")
 
 
 def check_payment_method(payment_method: str) -> None:

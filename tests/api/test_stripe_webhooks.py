@@ -8,17 +8,15 @@ import pytest
 from sqlalchemy import func, select
 
 from models import OutboxMessage, ProcessedPaymentEvent, db
-from services import payments
-from tests.support.stripe import WEBHOOK_SECRET, event_for, post_event, signed
+from tests.support.stripe import WEBHOOK_SECRET, bound_settings, event_for, post_event, signed
 
 URL = "/api/v1/webhooks/stripe"
 
 
 @pytest.fixture(autouse=True)
 def webhook_secret(app):
-    payments.configure({**app.config, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET})
-    yield
-    payments.configure(app.config)
+    with bound_settings({**app.config, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}):
+        yield
 
 
 def _side_effects() -> tuple[int, int]:

@@ -4,6 +4,7 @@ Import the fixtures into a test module (``from tests.support.stripe import ...``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -14,7 +15,7 @@ import uuid
 import pytest
 import stripe
 
-from services import payments
+from services import settings
 from tests.support.localstripe import LocalStripe
 from tests.support.workers import WorkerProcess
 from workers import QUEUES
@@ -28,6 +29,17 @@ def localstripe():
     server = LocalStripe().start()
     yield server
     server.stop()
+
+
+@contextlib.contextmanager
+def bound_settings(config: dict):
+    """Services in this process read ``config`` meanwhile (as a process started with it)."""
+    before = settings.current()
+    settings.bind(settings.Settings.from_config(config))
+    try:
+        yield
+    finally:
+        settings.bind(before)
 
 
 def stripe_config(server: LocalStripe, **overrides) -> dict:
@@ -61,11 +73,10 @@ def stripe_worker(app, worker, localstripe):
         control.cancel_consumer(queue, destination=paused, reply=True)
     process = WorkerProcess(app.extensions["celery"], name="stripe", env=stripe_config(localstripe))
     process.start()
-    payments.configure(stripe_config(localstripe))
     try:
-        yield process
+        with bound_settings({**app.config, **stripe_config(localstripe)}):
+            yield process
     finally:
-        payments.configure(app.config)
         process.stop()
         for queue in QUEUES:
             control.add_consumer(queue, destination=paused, reply=True)

@@ -66,9 +66,7 @@ def test_a_new_attempt_is_a_new_payment():
 
 
 @pytest.mark.parametrize("payment_method", ["pm_card_bogus", "pm_", "card_visa", "tok_visa", ""])
-def test_anything_but_a_known_test_id_is_an_invalid_payment_method(payment_method):
-    payments.configure({"PAYMENT_PROVIDER": "dummy"})
-
+def test_anything_but_a_known_test_id_is_an_invalid_payment_method(app, payment_method):
     with pytest.raises(payments.InvalidPaymentMethod):
         payments.check_payment_method(payment_method)
 
@@ -76,9 +74,7 @@ def test_anything_but_a_known_test_id_is_an_invalid_payment_method(payment_metho
 @pytest.mark.parametrize(
     "text", ["4242424242424242", "4242 4242 4242 4242", "card 5555-5555-5555-4444 exp 12/30"]
 )
-def test_card_numbers_are_recognised_and_refused(text):
-    payments.configure({"PAYMENT_PROVIDER": "dummy"})
-
+def test_card_numbers_are_recognised_and_refused(app, text):
     assert looks_like_card_number(text)
     with pytest.raises(CardDataRefused):
         payments.check_checkout({"payment_method": "pm_card_visa", "notes": {"x": [text]}})
