@@ -31,6 +31,7 @@ from models.orders import (
 from models.outbox import OutboxMessage, ReindexRequest
 from models.payments import ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
+from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 
 __all__ = [
     "Address",
@@ -40,6 +41,7 @@ __all__ = [
     "Book",
     "BookAuthor",
     "BookGenre",
+    "BookNeighbour",
     "BookStatus",
     "Cart",
     "CartItem",
@@ -63,11 +65,14 @@ __all__ = [
     "ProcessedPaymentEvent",
     "Promotion",
     "PromotionRedemption",
+    "RecommendationBuild",
     "ReconciliationReport",
     "RefreshToken",
     "Refund",
     "ReindexRequest",
     "ReservationStatus",
+    "Review",
+    "ReviewVote",
     "Role",
     "Shipment",
     "StepStatus",

@@ -35,7 +35,9 @@ def _resource_modules():
         orders,
         payments,
         promotions,
+        recommendations,
         reconciliation,
+        reviews,
         webhooks,
     )
 
@@ -55,6 +57,8 @@ def _resource_modules():
         reconciliation,
         jobs,
         failed_tasks,
+        reviews,
+        recommendations,
         webhooks,
         payments,
     ]

@@ -1,7 +1,7 @@
 """stripe payments: payment status enum, card/refund columns, processed events, refunds
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0008 (was 0004; follows main's head)
 Create Date: 2026-12-01 13:20:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
