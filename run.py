@@ -122,7 +122,7 @@ def serve(config: dict, started: float) -> int:
             name,
             shlex.join(command),
             # The worker writes its task and order metrics next to the API's (one host).
-            env=web_env if name in ("web", "worker") else env,
+            env=web_env if name in ("web", "worker", "payments") else env,
             cwd=str(settings.ROOT),
         )
     watcher = threading.Thread(
