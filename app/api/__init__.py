@@ -35,10 +35,12 @@ def _resource_modules():
         languages,
         me,
         orders,
+        payments,
         promotions,
         recommendations,
         reconciliation,
         reviews,
+        webhooks,
     )
 
     return [
@@ -60,4 +62,6 @@ def _resource_modules():
         failed_tasks,
         reviews,
         recommendations,
+        webhooks,
+        payments,
     ]

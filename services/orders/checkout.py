@@ -167,7 +167,7 @@ def _place(buyer: Buyer, body: dict, idempotency_key: str | None) -> Placement:
         existing = _replay(buyer, idempotency_key, body_fingerprint)
         if existing is not None:
             return Placement(existing, False, [])
-    payments.check_payment_method(body["payment_method"])
+    payments.check_checkout(body)
     if user is not None:
         address = resolve_address(user, body)
     elif body.get("shipping_address"):
