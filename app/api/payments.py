@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint, Schema
 from app.api.orders import OrderSchema
 from app.auth import login_required, require_user, staff_required
 from services.orders import lifecycle as orders
@@ -16,13 +16,13 @@ from tasks.chains import send_recorded
 blp = Blueprint("payments", __name__, description="Order payments: refunds and retries")
 
 
-class RefundRequestSchema(ma.Schema):
+class RefundRequestSchema(Schema):
     amount_cents = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
     reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 255))
     restock = ma.fields.Boolean(load_default=False)
 
 
-class RefundSchema(ma.Schema):
+class RefundSchema(Schema):
     id = ma.fields.UUID()
     order_id = ma.fields.UUID()
     amount_cents = ma.fields.Integer()
@@ -31,7 +31,7 @@ class RefundSchema(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(["pending", "succeeded", "failed"]))
 
 
-class PaymentRetrySchema(ma.Schema):
+class PaymentRetrySchema(Schema):
     payment_method = ma.fields.String(required=True, validate=ma.validate.Length(1, 255))
 
 

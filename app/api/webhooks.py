@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.base import Blueprint, Schema
 from app.extensions import limiter
 from models import db
 from services import outbox, payments
@@ -16,7 +16,7 @@ from tasks.chains import send_recorded
 blp = Blueprint("webhooks", __name__, description="Webhooks from payment providers")
 
 
-class WebhookAckSchema(ma.Schema):
+class WebhookAckSchema(Schema):
     received = ma.fields.Boolean()
     outcome = ma.fields.String()
 
