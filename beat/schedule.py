@@ -42,6 +42,19 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 120.0,
         "options": {"queue": "email", "expires": 110},
     },
+    # --- shipping (h13) ---
+    # Webhooks are the fast path; this asks the carrier about shipments gone quiet.
+    "poll_stale_shipments": {
+        "task": "tasks.shipping.poll_stale_shipments",
+        "schedule": crontab(minute=15),
+        "options": {"queue": "shipping", "expires": 50 * 60},
+    },
+    # A no-op unless CARRIER_SIMULATION=on (then simulated shipments advance by webhooks).
+    "simulate_carrier": {
+        "task": "tasks.shipping.simulate_carrier",
+        "schedule": 15.0,
+        "options": {"queue": "shipping", "expires": 14},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -30,6 +30,7 @@ from models.orders import (
 )
 from models.outbox import OutboxMessage, ReindexRequest
 from models.promotions import Promotion, PromotionRedemption
+from models.shipping import ShipmentEvent
 
 __all__ = [
     "Address",
@@ -67,6 +68,7 @@ __all__ = [
     "ReservationStatus",
     "Role",
     "Shipment",
+    "ShipmentEvent",
     "StepStatus",
     "Stock",
     "StockMovement",

@@ -11,6 +11,8 @@ from models import OutboxMessage, db
 
 ORDER_PLACED = "order_placed"
 ORDER_EMAIL = "order_email"
+SHIPMENT_EVENTS = "shipment_events"  # apply a shipment's new carrier events
+STAFF_ALERT = "staff_alert"  # mail staff about a shipment exception
 
 
 def record(kind: str, payload: dict) -> OutboxMessage:

@@ -28,7 +28,13 @@ log = logging.getLogger(__name__)
 
 # Account mail and operational staff alerts go out whatever the preferences say.
 ESSENTIAL_TEMPLATES = frozenset(
-    {"verify_email", "password_reset", "low_stock_alert", "stock_drift_alert"}
+    {
+        "verify_email",
+        "password_reset",
+        "low_stock_alert",
+        "stock_drift_alert",
+        "staff_shipment_exception",
+    }
 )
 # Template name prefix -> the preference that governs it; unknown prefixes count as order mail.
 PREFERENCE_BY_PREFIX = {
