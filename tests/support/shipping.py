@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -52,3 +54,21 @@ def post_events(client, app, events, sign_with: SimulatedCarrier | None = None):
     adapter = sign_with or carrier(app)
     body = adapter.body(list(events))
     return client.post(WEBHOOK, data=body, headers=adapter.sign(body))
+
+
+@contextlib.contextmanager
+def live_api(app):
+    """The app served over real HTTP on 127.0.0.1 (a free port) in a thread: the simulated
+    carrier in the worker POSTs its webhooks here. Yields the base URL."""
+    from werkzeug.serving import make_server
+
+    from tests.support.aws import free_port
+
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
