@@ -55,6 +55,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 15.0,
         "options": {"queue": "shipping", "expires": 14},
     },
+    # --- notifications (h13) ---
+    "back_in_stock": {
+        "task": "tasks.notifications.back_in_stock",
+        "schedule": 60.0,
+        "options": {"queue": "notifications", "expires": 55},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

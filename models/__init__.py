@@ -6,6 +6,12 @@ from models.audit import AuditLog
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
 from models.credentials import LinkPurpose, OneTimeToken, RefreshToken
 from models.db import Base, session
+from models.inbox import (
+    BackInStockRequest,
+    InAppNotification,
+    NotificationDelivery,
+    NotificationEvent,
+)
 from models.inventory import (
     ReconciliationReport,
     ReservationStatus,
@@ -36,6 +42,7 @@ __all__ = [
     "Address",
     "AuditLog",
     "Author",
+    "BackInStockRequest",
     "Base",
     "Book",
     "BookAuthor",
@@ -47,10 +54,13 @@ __all__ = [
     "FailedTask",
     "FailedTaskStatus",
     "Genre",
+    "InAppNotification",
     "JobRun",
     "JobStatus",
     "LinkPurpose",
     "Notification",
+    "NotificationDelivery",
+    "NotificationEvent",
     "NotificationPreference",
     "NotificationStatus",
     "OneTimeToken",

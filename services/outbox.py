@@ -13,6 +13,7 @@ ORDER_PLACED = "order_placed"
 ORDER_EMAIL = "order_email"
 SHIPMENT_EVENTS = "shipment_events"  # apply a shipment's new carrier events
 STAFF_ALERT = "staff_alert"  # mail staff about a shipment exception
+NOTIFY = "notify"  # fan a notification event out to its channels
 
 
 def record(kind: str, payload: dict) -> OutboxMessage:

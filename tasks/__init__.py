@@ -4,6 +4,7 @@ from tasks import (  # noqa: F401
     diagnostics,
     email,
     maintenance,
+    notifications,
     order_jobs,
     orders,
     shipping,

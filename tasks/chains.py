@@ -28,6 +28,7 @@ REQUEST_SHIPMENT = "tasks.orders.request_shipment"
 REINDEX_BOOKS = "tasks.search.reindex_books"
 APPLY_SHIPMENT_EVENTS = "tasks.shipping.apply_shipment_events"
 MAIL_SHIPMENT_EXCEPTION = "tasks.email.mail_shipment_exception"
+DISPATCH_NOTIFICATION = "tasks.notifications.dispatch"
 
 
 def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
@@ -58,6 +59,10 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
     if message.kind == outbox.STAFF_ALERT:
         return celery_app.signature(
             MAIL_SHIPMENT_EXCEPTION, args=(payload["shipment_event_id"],), immutable=True
+        )
+    if message.kind == outbox.NOTIFY:
+        return celery_app.signature(
+            DISPATCH_NOTIFICATION, args=(payload["event_id"],), immutable=True
         )
     raise ValueError(f"unknown outbox message kind {message.kind!r}")
 

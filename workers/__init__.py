@@ -16,6 +16,7 @@ QUEUES = (
     "maintenance",
     "default",
     "shipping",  # carrier events, stale-shipment poll, simulated carrier (h13)
+    "notifications",  # notification dispatcher and channel deliveries (h13)
 )
 
 # Task module -> queue. A flow's steps live in the module named after their queue.

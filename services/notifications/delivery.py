@@ -34,6 +34,9 @@ ESSENTIAL_TEMPLATES = frozenset(
         "low_stock_alert",
         "stock_drift_alert",
         "staff_shipment_exception",
+        # Sent through the dispatcher, which applies the per-channel preferences itself.
+        "welcome",
+        "back_in_stock",
     }
 )
 # Template name prefix -> the preference that governs it; unknown prefixes count as order mail.

@@ -13,15 +13,16 @@ from sqlalchemy.dialects.postgresql import insert
 
 from models import Order, OrderStatus, Shipment, ShipmentEvent, User, db
 from services import outbox
+from services.notifications import events as notifications
 from services.orders.placement import email_later, lock_order
 from services.shipping.carriers import CarrierEvent
 
 # Carrier statuses that mean the parcel has left us.
 MOVING = ("in_transit", "out_for_delivery", "delivered")
-# Shopper e-mail event for each status the shipment moves to.
+# The notification event for each status the shipment moves to.
 SHOPPER_EVENT = {
     "out_for_delivery": "out_for_delivery",
-    "delivered": "delivered",
+    "delivered": "order_delivered",
     "exception": "shipment_exception",
 }
 EXCEPTION_REASON = "shipment_exception"
@@ -141,7 +142,7 @@ def _follow(order: Order, shipment: Shipment, moved: Iterable[ShipmentEvent]) ->
     for event in moved:
         if event.status in MOVING and order.status == OrderStatus.CONFIRMED:
             order.status = OrderStatus.SHIPPED
-            outbox_ids.append(email_later(order.id, "shipped"))
+            outbox_ids += _tell(order, "order_shipped", "shipped")
         if event.status == "delivered" and order.status == OrderStatus.SHIPPED:
             order.status = OrderStatus.DELIVERED
         if event.status == "exception":
@@ -152,8 +153,19 @@ def _follow(order: Order, shipment: Shipment, moved: Iterable[ShipmentEvent]) ->
         elif (order.status_reason or "").startswith(EXCEPTION_REASON):
             order.status_reason = None  # the parcel moves again
         if event.status in SHOPPER_EVENT:
-            outbox_ids.append(email_later(order.id, SHOPPER_EVENT[event.status]))
+            outbox_ids += _tell(order, SHOPPER_EVENT[event.status], f"{event.id}")
     return outbox_ids
+
+
+def _tell(order: Order, event: str, key: str) -> list[int]:
+    """The shopper's notification (every channel they chose), once per key. A guest order
+    (no account) gets the order e-mail only."""
+    if order.user_id is None:
+        return [email_later(order.id, notifications.EVENTS[event].order_email)]
+    outbox_id = notifications.notify(
+        event, order.user_id, {"order_id": str(order.id)}, f"order:{order.id}:{event}:{key}"
+    )
+    return [outbox_id] if outbox_id is not None else []
 
 
 def label_shipment(order: Order, carrier) -> None:

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from models import AuditLog, Order, OutboxMessage, Shipment, ShipmentEvent, db
+from models import AuditLog, NotificationEvent, Order, OutboxMessage, Shipment, ShipmentEvent, db
 from services import outbox
 from services.shipping import tracking
 from services.shipping.simulated import SimulatedCarrier
@@ -90,14 +90,13 @@ def test_a_duplicate_event_is_recorded_and_applied_once(client, app):
     assert _event_count(number) == 1
     order = _order(order_id)
     assert order.status == "shipped"
-    shipped_mails = db.session.scalar(
-        select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.kind == outbox.ORDER_EMAIL,
-            OutboxMessage.payload["event"].astext == "shipped",
-            OutboxMessage.payload["order_id"].astext == order_id,
+    shipped_notices = db.session.scalar(
+        select(func.count(NotificationEvent.id)).where(
+            NotificationEvent.event == "order_shipped",
+            NotificationEvent.context["order_id"].astext == order_id,
         )
     )
-    assert shipped_mails == 1
+    assert shipped_notices == 1
 
 
 def test_events_apply_in_carrier_time_order_and_late_ones_do_not_move_back(client, app):

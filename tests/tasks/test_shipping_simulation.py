@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from models import Notification, Order, Shipment, ShipmentEvent, db
+from models import (
+    Notification,
+    NotificationDelivery,
+    NotificationEvent,
+    Order,
+    Shipment,
+    ShipmentEvent,
+    db,
+)
 from services.shipping.simulated import SimulatedCarrier
 from tasks.shipping import poll_stale_shipments, simulate_carrier
 from tests.factories import auth_headers, make_book, make_user
@@ -76,6 +84,32 @@ def test_the_simulated_carrier_drives_an_order_to_delivered(shop, app):
     if "exception" in journey:
         expected.add("shipment_exception")
     assert wait_until(lambda: set(_mails(order_id)) == expected), _mails(order_id)
+    told = {"order_shipped", "out_for_delivery", "order_delivered"}
+    if "exception" in journey:
+        told.add("shipment_exception")
+    inbox = wait_until(lambda: _inbox(headers, shop, len(told)))
+    assert {item["event"] for item in inbox} == told
+    log = _delivery_log(order_id)
+    assert {(event, channel) for event, channel, status in log if status == "sent"} == {
+        (event, channel) for event in told for channel in ("email", "in_app")
+    }
+    assert {status for _, channel, status in log if channel in ("sms", "web_push")} == {"skipped"}
+
+
+def _inbox(headers, shop, count):
+    items = shop.get("/api/v1/me/notifications", headers=headers).get_json()["items"]
+    return items if len(items) >= count else None
+
+
+def _delivery_log(order_id) -> list[tuple[str, str, str]]:
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(NotificationEvent.event, NotificationDelivery.channel, NotificationDelivery.status)
+        .join(NotificationDelivery, NotificationDelivery.event_id == NotificationEvent.id)
+        .where(NotificationEvent.context["order_id"].astext == order_id)
+    ).all()
+    db.session.commit()
+    return [tuple(row) for row in rows]
 
 
 def test_the_stale_poll_catches_up_a_shipment_whose_webhooks_were_lost(shop, app):
