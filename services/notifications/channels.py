@@ -33,16 +33,18 @@ class InAppNotificationNotFound(NotFound):
 
 def _context(event: NotificationEvent, user: User) -> tuple[dict, str | None]:
     """The event's template variables and the in-app link."""
-    context = {"name": user.name, **(event.context or {})}
+    own = event.context or {}
+    context = {"name": user.name}
     link = None
-    if "order_id" in context:
+    if "order_id" in own:
         from services.orders.lifecycle import email_context
 
-        order = db.session.get(Order, uuid.UUID(context["order_id"]))
+        order = db.session.get(Order, uuid.UUID(own["order_id"]))
         if order is not None:
             context.update(email_context(order, user))
             context["short_id"] = str(order.id)[:8]
-        link = f"/orders/{context['order_id']}"
+        link = f"/orders/{own['order_id']}"
+    context.update(own)  # what the producer said wins (e.g. the carrier's exception text)
     if "book_id" in context:
         link = f"/books/{context['book_id']}"
     return context, link

@@ -146,24 +146,29 @@ def _follow(order: Order, shipment: Shipment, moved: Iterable[ShipmentEvent]) ->
         if event.status == "delivered" and order.status == OrderStatus.SHIPPED:
             order.status = OrderStatus.DELIVERED
         if event.status == "exception":
-            order.status_reason = f"{EXCEPTION_REASON}: {event.description or 'carrier exception'}"
+            # The carrier's words are in the shipment's events (status_reason is short).
+            order.status_reason = EXCEPTION_REASON
             message = outbox.record(outbox.STAFF_ALERT, {"shipment_event_id": event.id})
             db.session.flush()
             outbox_ids.append(message.id)
         elif (order.status_reason or "").startswith(EXCEPTION_REASON):
             order.status_reason = None  # the parcel moves again
         if event.status in SHOPPER_EVENT:
-            outbox_ids += _tell(order, SHOPPER_EVENT[event.status], f"{event.id}")
+            extra = {"reason": event.description} if event.status == "exception" else {}
+            outbox_ids += _tell(order, SHOPPER_EVENT[event.status], f"{event.id}", extra)
     return outbox_ids
 
 
-def _tell(order: Order, event: str, key: str) -> list[int]:
+def _tell(order: Order, event: str, key: str, extra: dict | None = None) -> list[int]:
     """The shopper's notification (every channel they chose), once per key. A guest order
     (no account) gets the order e-mail only."""
     if order.user_id is None:
         return [email_later(order.id, notifications.EVENTS[event].order_email)]
     outbox_id = notifications.notify(
-        event, order.user_id, {"order_id": str(order.id)}, f"order:{order.id}:{event}:{key}"
+        event,
+        order.user_id,
+        {"order_id": str(order.id), **(extra or {})},
+        f"order:{order.id}:{event}:{key}",
     )
     return [outbox_id] if outbox_id is not None else []
 

@@ -140,7 +140,12 @@ def test_an_exception_shows_on_the_order_and_alerts_staff(client, app):
     headers = auth_headers(app, make_user())
     order_id, number = labelled_order(client, app, headers)
 
-    post_events(client, app, [event(number, "in_transit", 5), event(number, "exception", 9)])
+    words = "Delivery exception: address could not be read, being relabelled at the hub"
+    post_events(
+        client,
+        app,
+        [event(number, "in_transit", 5), event(number, "exception", 9, description=words)],
+    )
     _apply(order_id)
     stuck = client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()
     post_events(client, app, [event(number, "in_transit", 30)])
@@ -149,7 +154,12 @@ def test_an_exception_shows_on_the_order_and_alerts_staff(client, app):
 
     assert stuck["shipment"]["status"] == "exception"
     assert stuck["status"] == "shipped"
-    assert stuck["status_reason"].startswith("shipment_exception")
+    assert stuck["status_reason"] == "shipment_exception"
+    assert stuck["shipment"]["events"][-1]["description"] == words
+    told = db.session.scalar(
+        select(NotificationEvent.context).where(NotificationEvent.event == "shipment_exception")
+    )
+    assert told == {"order_id": order_id, "reason": words}
     alerts = db.session.scalars(
         select(OutboxMessage.payload).where(OutboxMessage.kind == outbox.STAFF_ALERT)
     ).all()

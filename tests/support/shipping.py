@@ -39,14 +39,20 @@ def labelled_order(client, app, headers) -> tuple[str, str]:
     return order_id, order.shipment.tracking_number
 
 
-def event(tracking_number: str, status: str, minutes: int, event_id: str | None = None):
+def event(
+    tracking_number: str,
+    status: str,
+    minutes: int,
+    event_id: str | None = None,
+    description: str | None = None,
+):
     return CarrierEvent(
         event_id=event_id or f"{tracking_number}-{status}-{minutes}",
         tracking_number=tracking_number,
         status=status,
         occurred_at=T0 + timedelta(minutes=minutes),
         location="Somewhere",
-        description=status.replace("_", " "),
+        description=description or status.replace("_", " "),
     )
 
 
