@@ -61,6 +61,17 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"queue": "notifications", "expires": 55},
     },
+    # --- analytics (h13) ---
+    "publish_events": {
+        "task": "tasks.analytics.publish_events",
+        "schedule": 5.0,
+        "options": {"queue": "analytics", "expires": 5},
+    },
+    "rollup_sales": {
+        "task": "tasks.analytics.rollup_sales",
+        "schedule": crontab(minute=5),
+        "options": {"queue": "analytics", "expires": 50 * 60},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

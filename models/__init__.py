@@ -2,6 +2,7 @@
 
 from models.accounts import Role, User
 from models.addresses import Address
+from models.analytics import DomainEvent, SalesDaily, SalesDailyBook
 from models.audit import AuditLog
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
 from models.credentials import LinkPurpose, OneTimeToken, RefreshToken
@@ -51,6 +52,7 @@ __all__ = [
     "Cart",
     "CartItem",
     "CartStatus",
+    "DomainEvent",
     "FailedTask",
     "FailedTaskStatus",
     "Genre",
@@ -77,6 +79,8 @@ __all__ = [
     "ReindexRequest",
     "ReservationStatus",
     "Role",
+    "SalesDaily",
+    "SalesDailyBook",
     "Shipment",
     "ShipmentEvent",
     "StepStatus",

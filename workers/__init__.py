@@ -17,6 +17,7 @@ QUEUES = (
     "default",
     "shipping",  # carrier events, stale-shipment poll, simulated carrier (h13)
     "notifications",  # notification dispatcher and channel deliveries (h13)
+    "analytics",  # domain events to the events exchange, sales roll-up (h13)
 )
 
 # Task module -> queue. A flow's steps live in the module named after their queue.

@@ -35,6 +35,7 @@ def _resource_modules():
         orders,
         promotions,
         reconciliation,
+        reports,
         shipping,
     )
 
@@ -55,4 +56,5 @@ def _resource_modules():
         jobs,
         failed_tasks,
         shipping,
+        reports,
     ]

@@ -1,4 +1,4 @@
-"""after the order: carrier tracking events, notification channels, back in stock
+"""after the order: carrier tracking events, notification channels, domain events, sales
 
 Revision ID: 0011
 Revises: 0004
@@ -74,6 +74,59 @@ def upgrade() -> None:
         ["shipment_id", "occurred_at"],
     )
     _notifications_upgrade()
+    _analytics_upgrade()
+
+
+def _analytics_upgrade() -> None:
+    op.create_table(
+        "domain_events",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("type", sa.String(length=48), nullable=False),
+        sa.Column("schema_version", sa.SmallInteger(), nullable=False),
+        sa.Column("aggregate_id", sa.String(length=64), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rolled_up_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_domain_events")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_domain_events_event_id")),
+    )
+    op.create_index(
+        "ix_domain_events_unpublished",
+        "domain_events",
+        ["id"],
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.create_index(
+        "ix_domain_events_unrolled",
+        "domain_events",
+        ["id"],
+        postgresql_where=sa.text("rolled_up_at IS NULL"),
+    )
+    op.create_index("ix_domain_events_type_occurred", "domain_events", ["type", "occurred_at"])
+    op.create_table(
+        "sales_daily",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("hour", sa.SmallInteger(), nullable=False),
+        sa.Column("orders", sa.Integer(), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.Column("revenue_cents", sa.BigInteger(), nullable=False),
+        sa.Column("refunds", sa.Integer(), nullable=False),
+        sa.Column("refunds_cents", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("day", "hour", name=op.f("pk_sales_daily")),
+    )
+    op.create_table(
+        "sales_daily_books",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("hour", sa.SmallInteger(), nullable=False),
+        sa.Column("book_id", sa.Uuid(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.Column("revenue_cents", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "hour", "book_id", name=op.f("pk_sales_daily_books")),
+    )
 
 
 def _timestamp(name: str, nullable: bool = False, default: bool = True) -> sa.Column:
@@ -214,6 +267,8 @@ def _notifications_upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in ("sales_daily_books", "sales_daily", "domain_events"):
+        op.drop_table(table)
     for table in (
         "back_in_stock_requests",
         "in_app_notifications",
