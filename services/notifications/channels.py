@@ -19,10 +19,10 @@ from models import (
     User,
     db,
 )
-from services.cursor_pages import newest_first
 from services.errors import NotFound
 from services.notifications import delivery as email_log
 from services.notifications.events import EVENTS
+from services.pagination import newest_first
 
 
 class InAppNotificationNotFound(NotFound):
