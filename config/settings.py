@@ -190,6 +190,10 @@ def load() -> dict:
         "CARRIER_SIMULATED_WEBHOOK_SECRET": _env("CARRIER_SIMULATED_WEBHOOK_SECRET"),
         # A webhook signed longer ago than this is refused (replay window).
         "CARRIER_WEBHOOK_TOLERANCE_SECONDS": _env_int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", 300),
+        # The http (EasyPost-style) carrier: API base, key and webhook secret (no defaults).
+        "CARRIER_API_BASE": _env("CARRIER_API_BASE"),
+        "CARRIER_API_KEY": _env("CARRIER_API_KEY"),
+        "CARRIER_WEBHOOK_SECRET": _env("CARRIER_WEBHOOK_SECRET"),
         # Shipments with no carrier event for this long are polled (beat, hourly).
         "TRACKING_STALE_HOURS": float(_env("TRACKING_STALE_HOURS", "24")),
     }

@@ -41,7 +41,11 @@ def poll_stale_shipments(self) -> int:
         for carrier_name, tracking_number in targets:
             if not carriers.is_registered(carrier_name):
                 continue  # entered by staff for a carrier we have no adapter for
-            events = carriers.build(carrier_name, config).track(tracking_number)
+            try:
+                adapter = carriers.build(carrier_name, config)
+            except carriers.UnknownCarrier:
+                continue  # registered but not configured here
+            events = adapter.track(tracking_number)
             result = tracking.record_events(carrier_name, events, source="poll")
             recorded += result["recorded"]
             send_recorded(self.app, result["outbox_ids"])

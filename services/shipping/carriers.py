@@ -65,9 +65,10 @@ class CarrierAdapter(abc.ABC):
 
 
 def adapters() -> dict[str, type[CarrierAdapter]]:
+    from services.shipping.http_carrier import HttpCarrier
     from services.shipping.simulated import SimulatedCarrier
 
-    return {SimulatedCarrier.name: SimulatedCarrier}
+    return {SimulatedCarrier.name: SimulatedCarrier, HttpCarrier.name: HttpCarrier}
 
 
 def is_registered(name: str) -> bool:

@@ -24,9 +24,9 @@ def carrier(app) -> SimulatedCarrier:
     return SimulatedCarrier.from_settings({**app.config, "CARRIER_SIMULATION_EXCEPTION_PERCENT": 0})
 
 
-def labelled_order(client, app, headers) -> tuple[str, str]:
-    """A confirmed order whose shipment the simulated carrier labelled (the chain's
-    request_shipment step, run in-process). Returns (order id, tracking number)."""
+def labelled_order(client, app, headers, adapter=None) -> tuple[str, str]:
+    """A confirmed order whose shipment ``adapter`` (default: the simulated carrier) labelled
+    (the chain's request_shipment step, run in-process). Returns (order id, tracking number)."""
     add_to_cart(client, headers, make_book())
     order_id = check_out(client, headers).get_json()["id"]
     db.session.execute(update(Cart).values(status="converted"))
@@ -34,7 +34,7 @@ def labelled_order(client, app, headers) -> tuple[str, str]:
         update(Order).where(Order.id == uuid.UUID(order_id)).values(status="confirmed")
     )
     db.session.commit()
-    placement.request_shipment(uuid.UUID(order_id), carrier=carrier(app))
+    placement.request_shipment(uuid.UUID(order_id), carrier=adapter or carrier(app))
     order = db.session.get(Order, uuid.UUID(order_id))
     return order_id, order.shipment.tracking_number
 
