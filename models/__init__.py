@@ -12,6 +12,7 @@ from models.inbox import (
     InAppNotification,
     NotificationDelivery,
     NotificationEvent,
+    UserPhone,
 )
 from models.inventory import (
     ReconciliationReport,
@@ -88,6 +89,7 @@ __all__ = [
     "StockMovement",
     "StockReservation",
     "User",
+    "UserPhone",
     "Warehouse",
     "session",
 ]

@@ -98,3 +98,18 @@ class BackInStockRequest(Base):
     )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     notified_at: Mapped[datetime | None]
+
+
+class UserPhone(Base):
+    """A user's phone for SMS (E.164), usable once verified by a code sent to it."""
+
+    __tablename__ = "user_phones"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    verified_at: Mapped[datetime | None]
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

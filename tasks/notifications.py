@@ -8,13 +8,13 @@ import uuid
 from celery import shared_task
 from flask import current_app
 
-from services.notifications import back_in_stock, channels, events
+from services.notifications import back_in_stock, channels, events, sms
 from services.notifications.email import TransientEmailError
 from tasks.chains import send_recorded
 from tasks.orders import TRANSIENT_ERRORS
 
 # Per channel: (retry countdown base seconds, max retries).
-CHANNEL_RETRY = {"email": (30, 6), "in_app": (2, 8)}
+CHANNEL_RETRY = {"email": (30, 6), "in_app": (2, 8), "sms": (60, 5)}
 
 
 @shared_task(name="tasks.notifications.dispatch", bind=True, max_retries=8)
@@ -35,7 +35,7 @@ def deliver(self, delivery_id: str, channel: str = "email") -> str | None:
     base, max_retries = CHANNEL_RETRY.get(channel, (30, 3))
     try:
         return channels.deliver(uuid.UUID(delivery_id), current_app.config)
-    except (TransientEmailError, *TRANSIENT_ERRORS) as exc:
+    except (TransientEmailError, *sms.TRANSIENT, *TRANSIENT_ERRORS) as exc:
         if self.request.retries >= max_retries:
             channels.record_gave_up(uuid.UUID(delivery_id), str(exc))
             return "failed"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from app.api.account_schemas import (
     AddressListSchema,
@@ -23,7 +25,7 @@ from app.api.account_schemas import (
 from app.auth import login_required, require_user
 from services.accounts import addresses
 from services.accounts import users as accounts
-from services.notifications import back_in_stock, channels, preferences
+from services.notifications import back_in_stock, channels, preferences, sms
 from services.notifications import delivery as notifications
 
 blp = Blueprint("me", __name__, description="The signed-in user.")
@@ -147,3 +149,38 @@ class NotifyMe(MethodView):
     def post(self, book_id: uuid.UUID):
         """Tell me once when this book is back in stock."""
         return back_in_stock.ask(require_user(), book_id)
+
+
+class PhoneSchema(Schema):
+    phone = fields.String(required=True, validate=validate.Length(max=40))
+
+
+class PhoneCodeSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(equal=6))
+
+
+class PhoneStatusSchema(Schema):
+    phone = fields.String(attribute="phone_e164")
+    verified = fields.Function(lambda phone: phone.verified_at is not None)
+
+
+@blp.route("/me/phone")
+class Phone(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PhoneSchema)
+    @blp.response(202, PhoneStatusSchema)
+    def put(self, body):
+        """Set your phone for SMS notifications; a 6-digit code is texted to it."""
+        return sms.start_verification(require_user(), body["phone"], current_app.config)
+
+
+@blp.route("/me/phone/verify")
+class PhoneVerify(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PhoneCodeSchema)
+    @blp.response(200, PhoneStatusSchema)
+    def post(self, body):
+        """Confirm your phone with the code texted to it."""
+        return sms.verify(require_user(), body["code"], current_app.config)

@@ -75,6 +75,7 @@ def upgrade() -> None:
     )
     _notifications_upgrade()
     _analytics_upgrade()
+    _phones_upgrade()
 
 
 def _analytics_upgrade() -> None:
@@ -266,7 +267,24 @@ def _notifications_upgrade() -> None:
     )
 
 
+def _phones_upgrade() -> None:
+    op.create_table(
+        "user_phones",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("phone_e164", sa.String(length=20), nullable=False),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("code_hash", sa.String(length=64), nullable=True),
+        sa.Column("code_expires_at", sa.DateTime(timezone=True), nullable=True),
+        _timestamp("created_at"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_phones_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_phones")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("user_phones")
     for table in ("sales_daily_books", "sales_daily", "domain_events"):
         op.drop_table(table)
     for table in (

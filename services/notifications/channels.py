@@ -101,6 +101,21 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
         )
         db.session.commit()
         return _settle(delivery_id, "sent", None)
+    if delivery.channel == "sms":
+        from services.notifications import sms
+
+        phone = sms.verified_phone(user.id)
+        db.session.commit()
+        if phone is None:
+            return _settle(delivery_id, "skipped", "no_verified_phone")
+        values = defaultdict(str, context)
+        text = f"Bookstore: {kind.title.format_map(values)}. {kind.body.format_map(values)}"
+        try:
+            sms.send(config, phone, text[:600])
+        except sms.TRANSIENT as exc:
+            _settle(delivery_id, None, str(exc))
+            raise
+        return _settle(delivery_id, "sent", None)
     db.session.commit()
     return _settle(delivery_id, "skipped", "channel_not_implemented")
 

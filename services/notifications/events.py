@@ -117,6 +117,10 @@ def _channel_decision(event: NotificationEvent, channel: str) -> str | None:
         return None if channel in ("email", "in_app") else "not_for_account_mail"
     if not preferences.wants(event.user_id, kind.category, channel):
         return "preference_off"
+    if channel == "sms":
+        from services.notifications.sms import verified_phone
+
+        return None if verified_phone(event.user_id) else UNAVAILABLE_CHANNELS["sms"]
     return UNAVAILABLE_CHANNELS.get(channel)
 
 
