@@ -89,7 +89,15 @@ def test_the_simulated_carrier_drives_an_order_to_delivered(shop, app):
         told.add("shipment_exception")
     inbox = wait_until(lambda: _inbox(headers, shop, len(told)))
     assert {item["event"] for item in inbox} == told
-    log = _delivery_log(order_id)
+    # Each channel settles its own row: wait until none is still queued.
+    log = wait_until(
+        lambda: (
+            (rows := _delivery_log(order_id))
+            and len(rows) == 4 * len(told)
+            and all(status != "queued" for *_, status in rows)
+            and rows
+        )
+    )
     assert {(event, channel) for event, channel, status in log if status == "sent"} == {
         (event, channel) for event in told for channel in ("email", "in_app")
     }
