@@ -72,6 +72,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=5),
         "options": {"queue": "analytics", "expires": 50 * 60},
     },
+    # --- reviews and recommendations (h10) ---
+    "build_recommendations": {
+        "task": "tasks.recommendations.build_recommendations",
+        "schedule": crontab(minute=30, hour=3),
+        "options": {"queue": "maintenance", "expires": 3 * 3600},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -74,6 +74,8 @@ def load() -> dict:
         "CELERY_RESULT_BACKEND": _env("CELERY_RESULT_BACKEND", result_backend_for(redis_url)),
         "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        # json: one JSON object per line (containers, production); text: key=value lines.
+        "LOG_FORMAT": _env("LOG_FORMAT", "text"),
         "CATALOG_DATASET_DIR": _env(
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
         ),
@@ -124,6 +126,8 @@ def load() -> dict:
         "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "10 per minute;100 per hour"),
         "RATE_LIMIT_REGISTER": _env("RATE_LIMIT_REGISTER", "5 per minute;50 per hour"),
         "RATE_LIMIT_PASSWORD_RESET": _env("RATE_LIMIT_PASSWORD_RESET", "5 per minute;20 per hour"),
+        # Review writes (post, change, withdraw) per user.
+        "RATE_LIMIT_REVIEW_WRITES": _env("RATE_LIMIT_REVIEW_WRITES", "20 per hour"),
         # Email: file (writes .eml under EMAIL_FILE_DIR) | smtp | ses.
         "EMAIL_BACKEND": _env("EMAIL_BACKEND", "file"),
         "EMAIL_FROM": _env("EMAIL_FROM", "Bookstore <no-reply@bookstore.example>"),
@@ -196,4 +200,9 @@ def load() -> dict:
         "CARRIER_WEBHOOK_SECRET": _env("CARRIER_WEBHOOK_SECRET"),
         # Shipments with no carrier event for this long are polled (beat, hourly).
         "TRACKING_STALE_HOURS": float(_env("TRACKING_STALE_HOURS", "24")),
+        # --- Operability (issue 12, h12) ---
+        # Registers tasks.diagnostics.* (echo, fail, flaky): tests and debugging only.
+        "ENABLE_DIAGNOSTIC_TASKS": _env_bool("ENABLE_DIAGNOSTIC_TASKS", False),
+        # Seconds a broker queue-depth / outbox reading is reused by /metrics scrapes.
+        "METRICS_GAUGE_CACHE_SECONDS": float(_env("METRICS_GAUGE_CACHE_SECONDS", "5")),
     }

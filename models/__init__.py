@@ -38,6 +38,7 @@ from models.orders import (
 )
 from models.outbox import OutboxMessage, ReindexRequest
 from models.promotions import Promotion, PromotionRedemption
+from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 from models.shipping import ShipmentEvent
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Book",
     "BookAuthor",
     "BookGenre",
+    "BookNeighbour",
     "BookStatus",
     "Cart",
     "CartItem",
@@ -75,10 +77,13 @@ __all__ = [
     "Payment",
     "Promotion",
     "PromotionRedemption",
+    "RecommendationBuild",
     "ReconciliationReport",
     "RefreshToken",
     "ReindexRequest",
     "ReservationStatus",
+    "Review",
+    "ReviewVote",
     "Role",
     "SalesDaily",
     "SalesDailyBook",

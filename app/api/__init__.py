@@ -34,8 +34,10 @@ def _resource_modules():
         me,
         orders,
         promotions,
+        recommendations,
         reconciliation,
         reports,
+        reviews,
         shipping,
     )
 
@@ -55,6 +57,8 @@ def _resource_modules():
         reconciliation,
         jobs,
         failed_tasks,
+        reviews,
+        recommendations,
         shipping,
         reports,
     ]
