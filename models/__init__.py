@@ -37,6 +37,7 @@ from models.orders import (
     StepStatus,
 )
 from models.outbox import OutboxMessage, ReindexRequest
+from models.payments import ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
 from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 from models.shipping import ShipmentEvent
@@ -75,11 +76,13 @@ __all__ = [
     "OrderStep",
     "OutboxMessage",
     "Payment",
+    "ProcessedPaymentEvent",
     "Promotion",
     "PromotionRedemption",
     "RecommendationBuild",
     "ReconciliationReport",
     "RefreshToken",
+    "Refund",
     "ReindexRequest",
     "ReservationStatus",
     "Review",

@@ -16,6 +16,10 @@ ORDER_EMAIL = "order_email"
 SHIPMENT_EVENTS = "shipment_events"  # apply a shipment's new carrier events
 STAFF_ALERT = "staff_alert"  # mail staff about a shipment exception
 NOTIFY = "notify"  # fan a notification event out to its channels
+# Payments (issue 9): a provider event to apply, and an order to resume after authentication.
+PAYMENT_EVENT = "payment_event"
+PAYMENT_RESUMED = "payment_resumed"
+PAYMENT_REFUND = "payment_refund"
 
 
 def record(kind: str, payload: dict) -> OutboxMessage:

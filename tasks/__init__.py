@@ -2,13 +2,14 @@
 
 ``tasks.diagnostics`` is imported only with ENABLE_DIAGNOSTIC_TASKS (see workers)."""
 
-from tasks import (  # noqa: F401  # noqa: F401  (h13)
+from tasks import (  # noqa: F401  # noqa: F401, I001  (h13)
     analytics,
     email,
     maintenance,
     notifications,
     order_jobs,
     orders,
+    payments,
     recommendations,
     reviews,
     shipping,

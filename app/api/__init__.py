@@ -33,12 +33,14 @@ def _resource_modules():
         jobs,
         me,
         orders,
+        payments,
         promotions,
         recommendations,
         reconciliation,
         reports,
         reviews,
         shipping,
+        webhooks,
     )
 
     return [
@@ -61,4 +63,6 @@ def _resource_modules():
         recommendations,
         shipping,
         reports,
+        webhooks,
+        payments,
     ]
