@@ -2,7 +2,7 @@
 
 ``tasks.diagnostics`` is imported only with ENABLE_DIAGNOSTIC_TASKS (see workers)."""
 
-from tasks import (  # noqa: F401  # noqa: F401, I001  (h13)
+from tasks import (  # noqa: F401
     analytics,
     email,
     maintenance,
