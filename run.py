@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 
-from config import settings
+from config import secrets, settings
 from config.embedded import EmbeddedServices
 
 READY_TIMEOUT_SECONDS = 180.0
@@ -41,6 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     signal.signal(signal.SIGTERM, _raise_interrupt)  # clean stop before honcho takes over
     _become_subreaper()
+    try:
+        # Before the embedded URLs are exported (they would count as configured services).
+        secrets.resolve_secret(os.environ, settings.VAR_DIR)
+    except secrets.MissingSecret as exc:
+        say(f"ERROR: {exc}")
+        return 2
+    if not os.environ.get("SECRET_KEY"):
+        os.environ.setdefault("SECRET_KEY_FILE", str(settings.VAR_DIR / secrets.SECRET_FILE_NAME))
     services = EmbeddedServices()
     try:
         os.environ.update(services.start())

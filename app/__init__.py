@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from config import settings
+from config import secrets, settings
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -12,6 +12,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_mapping(settings.load())
     if overrides:
         app.config.from_mapping(overrides)
+        if {"SECRET_KEY", "SECRET_KEY_PREVIOUS"} & overrides.keys():
+            app.config.from_mapping(
+                secrets.signing_keys(app.config["SECRET_KEY"], app.config["SECRET_KEY_PREVIOUS"])
+            )
 
     from app.api import register_blueprints
     from app.cli import register_cli

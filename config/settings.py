@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from config import secrets
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BOOKSTORE_VAR_DIR", ROOT / "var"))
 
@@ -62,10 +64,15 @@ def limiter_storage_uri(redis_url: str) -> str:
 def load() -> dict:
     """Every setting, as a Flask config mapping. README lists each one."""
     redis_url = _env("REDIS_URL", embedded_redis_url(0))
-    secret_key = _env("SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
+    # No default secret: configured, or generated under var/ for the embedded default only.
+    secret_key = secrets.resolve_secret(os.environ, Path(_env("BOOKSTORE_VAR_DIR", str(VAR_DIR))))
+    previous_key = _env("SECRET_KEY_PREVIOUS")
     return {
         "SECRET_KEY": secret_key,
-        "JWT_SECRET_KEY": _env("JWT_SECRET_KEY", secret_key),
+        # Accepted for verification only, while tokens signed with it are still about.
+        "SECRET_KEY_PREVIOUS": previous_key,
+        **secrets.signing_keys(secret_key, previous_key),
+        "APP_ENV": _env("APP_ENV", "development"),
         "ACCESS_TOKEN_TTL_SECONDS": _env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
         "DATABASE_URL": _env("DATABASE_URL", embedded_database_url()),
         "DATABASE_POOL_SIZE": _env_int("DATABASE_POOL_SIZE", 5),
@@ -148,6 +155,9 @@ def load() -> dict:
         "S3_BUCKET": _env("S3_BUCKET", "bookstore-covers"),
         # Public base of cover URLs in S3 mode (a CDN); default: the bucket's own URL.
         "COVER_PUBLIC_BASE_URL": _env("COVER_PUBLIC_BASE_URL"),
+        # This API's external base URL: every absolute link it hands out starts with it (never
+        # with the request's Host header).
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", f"http://localhost:{_env_int('PORT', 8000)}"),
         # -- Launcher (run.py, `make run`) ---------------------------------------------------
         "PORT": _env_int("PORT", 8000),
         "FLOWER_PORT": _env_int("FLOWER_PORT", 5555),
