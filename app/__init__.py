@@ -19,6 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app.api import register_blueprints
     from app.cli import register_cli
+    from app.edge import register_edge_guard
     from app.errors import register_error_handlers
     from app.extensions import register_extensions
     from app.metrics import register_metrics
@@ -26,6 +27,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_request_log(app)
     register_metrics(app)
+    register_edge_guard(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -100,6 +100,9 @@ def load() -> dict:
             "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
         ),
         "JSON_SORT_KEYS": False,
+        # Request bodies larger than this are refused (413) before they are read; covers have
+        # their own limit (COVER_MAX_BYTES).
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         # Flask-Caching (catalog pages) rides on the same Redis.
         "CACHE_TYPE": "RedisCache",
         "CACHE_REDIS_URL": redis_url,

@@ -17,9 +17,10 @@ import yaml
 
 from app import create_app
 from config import secrets, settings
-from models import Role
+from models import Role, db
 from services.accounts.tokens import issue_access_token
-from tests.factories import auth_headers, make_book, make_user
+from tests.conftest import truncate_all
+from tests.factories import auth_headers, make_book, make_genre, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -224,3 +225,237 @@ def test_the_upload_url_comes_from_public_base_url_not_the_host_header(
         f"https://api.shop.example/api/v1/books/{book.id}/"
     )
     assert "evil.example" not in str(response.json)
+
+
+# -- 3. Bad input is a 4xx with the SPEC §3 body, never a 500 -----------------------------------
+
+BIG = 2**31
+NUL = "a\x00b"
+
+
+@pytest.fixture(scope="module")
+def people(app, engine):
+    """Committed once for the module (hashing passwords is slow), emptied afterwards; each
+    test's own writes still roll back (the ``client`` fixture)."""
+    db.session.remove()
+    staff, customer = make_user(role=Role.STAFF), make_user()
+    book = make_book(title="Target", isbn13="9780306406157")
+    other = make_book(title="Other", isbn13="9781861972712")
+    make_genre("fiction")
+    db.session.commit()
+    yield {
+        "staff": auth_headers(app, staff),
+        "customer": auth_headers(app, customer),
+        "book": book.id,
+        "other": other.id,
+    }
+    db.session.remove()
+    truncate_all(engine)
+
+
+def _promotion(**changes) -> dict:
+    return {"code": "SAVE10", "kind": "percent", "value": 10, **changes}
+
+
+def _book(**changes) -> dict:
+    return {"title": "New", "price_cents": 100, **changes}
+
+
+# (who, method, path, json, status, error); {book} and {other} are filled in.
+BAD_INPUT = {
+    # 1. integers beyond the columns
+    "price_min 2^31": (None, "GET", f"/books?price_min={BIG}", None, 422, "validation_error"),
+    "price_max 2^63": (None, "GET", f"/books?price_max={2**63}", None, 422, "validation_error"),
+    "limit 2^31": (None, "GET", f"/books?limit={BIG}", None, 422, "validation_error"),
+    "POST /books price_cents": ("staff", "POST", "/books", _book(price_cents=BIG), 422, None),
+    "PATCH /books price_cents": (
+        "staff",
+        "PATCH",
+        "/books/{book}",
+        {"price_cents": BIG},
+        422,
+        "validation_error",
+    ),
+    "promotion value": ("staff", "POST", "/promotions", _promotion(value=BIG), 422, None),
+    "promotion max_redemptions": (
+        "staff",
+        "POST",
+        "/promotions",
+        _promotion(max_redemptions=BIG),
+        422,
+        None,
+    ),
+    "promotion min_subtotal": (
+        "staff",
+        "POST",
+        "/promotions",
+        _promotion(min_subtotal_cents=BIG),
+        422,
+        None,
+    ),
+    "promotion per_user_limit": (
+        "staff",
+        "POST",
+        "/promotions",
+        _promotion(per_user_limit=BIG),
+        422,
+        None,
+    ),
+    "cart quantity 2^31": (
+        "customer",
+        "POST",
+        "/cart/items",
+        {"book_id": "{book}", "quantity": BIG},
+        422,
+        None,
+    ),
+    # 2. NUL and control characters, in query strings and JSON bodies
+    "authors q NUL": (None, "GET", "/authors?q=a%00b", None, 422, "validation_error"),
+    "books genre NUL": (None, "GET", "/books?genre=a%00b", None, 422, "validation_error"),
+    "books language NUL": (None, "GET", "/books?language=a%00b", None, 422, "validation_error"),
+    "books cursor NUL": (None, "GET", "/books?cursor=a%00b", None, 422, "validation_error"),
+    "books escape char": (None, "GET", "/books?genre=a%1Bb", None, 422, "validation_error"),
+    "login email NUL": (
+        None,
+        "POST",
+        "/auth/login",
+        {"email": NUL, "password": "x" * 12},
+        422,
+        None,
+    ),
+    "register name NUL": (
+        None,
+        "POST",
+        "/auth/register",
+        {"email": "n@example.com", "password": "Granite-Meadow-Violin-7", "name": NUL},
+        422,
+        None,
+    ),
+    "reset email NUL": (None, "POST", "/auth/password-reset", {"email": NUL}, 422, None),
+    "profile name NUL": ("customer", "PATCH", "/me", {"name": NUL}, 422, None),
+    "book title NUL": ("staff", "POST", "/books", _book(title=NUL), 422, None),
+    "author name NUL": ("staff", "POST", "/books", _book(author_names=[NUL]), 422, None),
+    "promo description NUL": (
+        "staff",
+        "POST",
+        "/promotions",
+        _promotion(description=NUL),
+        422,
+        None,
+    ),
+    "JSON key NUL": ("customer", "PATCH", "/me", {NUL: "x"}, 422, None),
+    "lone surrogate": ("customer", "PATCH", "/me", {"name": "a\ud800b"}, 422, None),
+    # 3. Idempotency-Key longer than its column, or with odd characters
+    "checkout key 300": ("customer", "POST", "/checkout", {}, 422, "validation_error"),
+    # 4. PATCH a book with another book's ISBN and genres
+    "isbn taken + genres": (
+        "staff",
+        "PATCH",
+        "/books/{book}",
+        {"isbn13": "9781861972712", "genres": ["fiction"]},
+        409,
+        "isbn_taken",
+    ),
+    "isbn taken + authors": (
+        "staff",
+        "PATCH",
+        "/books/{book}",
+        {"isbn13": "9781861972712", "author_names": ["X"]},
+        409,
+        "isbn_taken",
+    ),
+    # 7. strict integers
+    "quantity 1.5": (
+        "customer",
+        "POST",
+        "/cart/items",
+        {"book_id": "{book}", "quantity": 1.5},
+        422,
+        None,
+    ),
+    "quantity true": (
+        "customer",
+        "POST",
+        "/cart/items",
+        {"book_id": "{book}", "quantity": True},
+        422,
+        None,
+    ),
+    "price 9.99": ("staff", "PATCH", "/books/{book}", {"price_cents": 9.99}, 422, None),
+}
+
+
+def _fill(value, people):
+    if isinstance(value, str):
+        return value.replace("{book}", str(people["book"])).replace("{other}", str(people["other"]))
+    if isinstance(value, dict):
+        return {k: _fill(v, people) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT), ids=list(BAD_INPUT))
+def test_bad_input_is_a_4xx_with_the_error_body(client, people, case):
+    who, method, path, body, status, error = BAD_INPUT[case]
+    headers = dict(people[who]) if who else {}
+    if case.startswith("checkout key"):
+        headers["Idempotency-Key"] = "k" * 300
+
+    response = client.open(
+        "/api/v1" + _fill(path, people), method=method, json=_fill(body, people), headers=headers
+    )
+
+    assert response.status_code == status, response.json
+    assert response.json["code"] == status and response.json["message"]
+    assert response.json["error"] == (error or "validation_error")
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["k" * 256, "has space", "tab\there", "é-accent", ""],
+    ids=["256", "space", "tab", "utf8", "empty"],
+)
+@pytest.mark.parametrize("path", ["/checkout", "/orders/{random}/cancel"])
+def test_a_bad_idempotency_key_is_422(client, people, key, path):
+    headers = {**people["customer"], "Idempotency-Key": key}
+    response = client.post(
+        "/api/v1" + path.replace("{random}", str(uuid.uuid4())), json={}, headers=headers
+    )
+    assert response.status_code == 422
+    assert response.json["error"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        ("[" * 100_000 + "]" * 100_000, 400),
+        ('{"a":' * 5_000 + "1" + "}" * 5_000, 400),
+        ('{"quantity": ' + "9" * 5_000 + "}", 400),
+        ('{"name": "x", "n": ' + "1" * 400 + "}", 422),
+        ('{"name": NaN}', 400),
+    ],
+    ids=["deep-array", "deep-object", "5000-digits", "400-digits", "nan"],
+)
+def test_hostile_json_is_refused_before_it_is_parsed_into_trouble(client, people, raw, status):
+    response = client.patch(
+        "/api/v1/me", data=raw, content_type="application/json", headers=people["customer"]
+    )
+    assert response.status_code == status, response.json
+    assert response.json["code"] == status and response.json["error"]
+
+
+def test_a_body_over_max_content_length_is_413_with_the_json_error_body(client, people):
+    huge = '{"name": "' + "x" * (1024 * 1024 + 1) + '"}'
+    response = client.patch(
+        "/api/v1/me", data=huge, content_type="application/json", headers=people["customer"]
+    )
+    assert response.status_code == 413
+    assert response.json["error"] == "payload_too_large" and response.json["code"] == 413
+
+
+def test_text_with_newlines_and_tabs_is_still_accepted(client, people):
+    response = client.patch(
+        f"/api/v1/books/{people['book']}",
+        json={"description": "Line one\nLine two\tindented\r\n"},
+        headers=people["staff"],
+    )
+    assert response.status_code == 200
