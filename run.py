@@ -144,8 +144,18 @@ def processes(config: dict) -> dict[str, list[str]]:
             "flower",
             # (Flower parses its own options the tornado way: --name=value)
             *["--address=127.0.0.1", f"--port={config['FLOWER_PORT']}"],
+            *_flower_auth(),
         ],
     }
+
+
+def _flower_auth() -> list[str]:
+    """Flower's own basic auth from FLOWER_BASIC_AUTH=user:password; said aloud when unset."""
+    credentials = os.environ.get("FLOWER_BASIC_AUTH")
+    if credentials:
+        return [f"--basic-auth={credentials}"]
+    say("WARNING: Flower is open (no FLOWER_BASIC_AUTH=user:password): keep it on 127.0.0.1")
+    return []
 
 
 def _child_environment() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import secrets, settings
 
@@ -24,8 +25,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.extensions import register_extensions
     from app.metrics import register_metrics
     from app.request_log import register_request_log
+    from app.security_headers import register_security_headers
 
+    _trust_proxies(app)
     register_request_log(app)
+    register_security_headers(app)
     register_metrics(app)
     register_edge_guard(app)
     register_extensions(app)
@@ -33,3 +37,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxy hops, the client address (for rate limits and logs) and
+    scheme come from their X-Forwarded-For/-Proto; with 0 (the default) those are ignored."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -72,7 +72,12 @@ def load() -> dict:
         # Accepted for verification only, while tokens signed with it are still about.
         "SECRET_KEY_PREVIOUS": previous_key,
         **secrets.signing_keys(secret_key, previous_key),
+        # production: HSTS on every answer, and SECRET_KEY required.
         "APP_ENV": _env("APP_ENV", "development"),
+        # Proxy hops in front of the API whose X-Forwarded-For/-Proto are trusted (0: none).
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+        # When set, GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
         "ACCESS_TOKEN_TTL_SECONDS": _env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
         "DATABASE_URL": _env("DATABASE_URL", embedded_database_url()),
         "DATABASE_POOL_SIZE": _env_int("DATABASE_POOL_SIZE", 5),

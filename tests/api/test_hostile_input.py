@@ -4,6 +4,7 @@ and the answer each must get. Every test here was red before its fix."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -459,3 +460,128 @@ def test_text_with_newlines_and_tabs_is_still_accepted(client, people):
         headers=people["staff"],
     )
     assert response.status_code == 200
+
+
+# -- 4. Proxies, request ids, headers, operator surfaces ------------------------------------
+
+
+@pytest.fixture
+def limited_app(session):
+    def build(**config):
+        return create_app(
+            {"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "RATE_LIMIT_LOGIN": "2 per minute"}
+            | config
+        )
+
+    return build
+
+
+def _login_burst(client, forwarded_for: str, times: int) -> list[int]:
+    body = {"email": "nobody@example.com", "password": "whatever-it-is"}
+    headers = {"X-Forwarded-For": forwarded_for}
+    return [
+        client.post(
+            "/api/v1/auth/login",
+            json=body,
+            headers=headers,
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        ).status_code
+        for _ in range(times)
+    ]
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(limited_app):
+    client = limited_app(TRUSTED_PROXIES=1).test_client()
+    assert _login_burst(client, "198.51.100.1", 3)[-1] == 429
+    # Another client behind the same load balancer is not locked out.
+    assert _login_burst(client, "198.51.100.2", 1) == [401]
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(limited_app):
+    client = limited_app(TRUSTED_PROXIES=0).test_client()
+    assert _login_burst(client, "198.51.100.1", 3)[-1] == 429
+    # Forging the header does not buy a fresh budget.
+    assert _login_burst(client, "198.51.100.9", 1) == [429]
+
+
+@pytest.mark.parametrize(
+    "sent, kept",
+    [
+        ("abc-123.DEF_9", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("x] INFO admin logged in [y", False),
+        ("spaces are not ok", False),
+        ("naïve", False),
+        ("", False),
+    ],
+    ids=["plain", "64", "65", "forged-log", "spaces", "non-ascii", "empty"],
+)
+def test_a_request_id_is_echoed_only_when_it_is_plain(client, sent, kept):
+    response = client.get("/healthz", headers={"X-Request-ID": sent} if sent else {})
+    echoed = response.headers["X-Request-ID"]
+    assert (echoed == sent) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", echoed)
+
+
+def test_retry_after_is_only_sent_with_429_and_503(limited_app):
+    client = limited_app().test_client()
+    body = {"email": "nobody@example.com", "password": "whatever-it-is"}
+    statuses = {}
+    for _ in range(3):
+        response = client.post("/api/v1/auth/login", json=body)
+        statuses[response.status_code] = "Retry-After" in response.headers
+    assert statuses == {401: False, 429: True}
+
+
+@pytest.mark.parametrize(
+    "path, personal",
+    [
+        ("/api/v1/me", True),
+        ("/api/v1/me/addresses", True),
+        ("/api/v1/orders", True),
+        ("/api/v1/cart", True),
+        ("/api/v1/auth/login", True),
+        ("/api/v1/books", False),
+        ("/healthz", False),
+        ("/api/v1/nowhere", False),
+    ],
+)
+def test_security_headers_are_on_every_answer(client, path, personal):
+    response = client.get(path)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert ("no-store" in response.headers.get("Cache-Control", "")) is personal
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_hsts_is_sent_in_production(limited_app):
+    response = limited_app(APP_ENV="production").test_client().get("/healthz")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_the_docs_page_gets_a_strict_content_security_policy(client):
+    policy = client.get("/docs").headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_metrics_need_the_token_when_one_is_set(limited_app):
+    client = limited_app(METRICS_TOKEN="m" * 32).test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    granted = client.get("/metrics", headers={"Authorization": "Bearer " + "m" * 32})
+    assert granted.status_code == 200 and b"bookstore_http_requests_total" in granted.data
+
+
+def test_flower_gets_basic_auth_when_configured_and_says_so_when_not(monkeypatch, capsys):
+    import run
+
+    monkeypatch.setenv("FLOWER_BASIC_AUTH", "ops:s3cret-words")
+    config = settings.load()
+    assert "--basic-auth=ops:s3cret-words" in run.processes(config)["flower"]
+    assert "FLOWER_UNAUTHENTICATED_API" not in run._child_environment()
+
+    monkeypatch.delenv("FLOWER_BASIC_AUTH")
+    assert not any(a.startswith("--basic-auth") for a in run.processes(config)["flower"])
+    assert "Flower is open" in capsys.readouterr().out
