@@ -139,6 +139,13 @@ def load() -> dict:
         "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "10 per minute;100 per hour"),
         "RATE_LIMIT_REGISTER": _env("RATE_LIMIT_REGISTER", "5 per minute;50 per hour"),
         "RATE_LIMIT_PASSWORD_RESET": _env("RATE_LIMIT_PASSWORD_RESET", "5 per minute;20 per hour"),
+        # Per account, whatever the client address: this many failed logins within the window
+        # lock the account's logins (429) until the window ends; a success resets the count.
+        "LOGIN_FAILURE_LIMIT": _env_int("LOGIN_FAILURE_LIMIT", 10),
+        "LOGIN_FAILURE_WINDOW_SECONDS": _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
+        # Per recipient: account mails (password reset, verification) sent within the window.
+        "ACCOUNT_MAIL_LIMIT": _env_int("ACCOUNT_MAIL_LIMIT", 3),
+        "ACCOUNT_MAIL_WINDOW_SECONDS": _env_int("ACCOUNT_MAIL_WINDOW_SECONDS", 3600),
         # Email: file (writes .eml under EMAIL_FILE_DIR) | smtp | ses.
         "EMAIL_BACKEND": _env("EMAIL_BACKEND", "file"),
         "EMAIL_FROM": _env("EMAIL_FROM", "Bookstore <no-reply@bookstore.example>"),

@@ -15,10 +15,11 @@ from pathlib import Path
 import jwt
 import pytest
 import yaml
+from sqlalchemy import func, select
 
 from app import create_app
 from config import secrets, settings
-from models import Role, db
+from models import Notification, Role, db
 from services.accounts.tokens import issue_access_token
 from tests.conftest import truncate_all
 from tests.factories import auth_headers, make_book, make_genre, make_user
@@ -585,3 +586,67 @@ def test_flower_gets_basic_auth_when_configured_and_says_so_when_not(monkeypatch
     monkeypatch.delenv("FLOWER_BASIC_AUTH")
     assert not any(a.startswith("--basic-auth") for a in run.processes(config)["flower"])
     assert "Flower is open" in capsys.readouterr().out
+
+
+# -- 5. Per-account login throttling, per-recipient mail limit ------------------------------
+
+
+@pytest.fixture
+def throttled(limited_app):
+    return limited_app(
+        RATE_LIMIT_LOGIN="1000 per minute",
+        RATE_LIMIT_PASSWORD_RESET="1000 per minute",
+        LOGIN_FAILURE_LIMIT=3,
+        ACCOUNT_MAIL_LIMIT=2,
+    ).test_client()
+
+
+def _login(client, email, password, address):
+    return client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_failed_logins_lock_the_account_whatever_the_address(throttled):
+    victim, bystander = make_user(), make_user()
+    password = "correct horse battery staple"  # tests.factories
+    statuses = [
+        _login(throttled, victim.email, "wrong-password-here", f"203.0.113.{i}").status_code
+        for i in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+
+    locked = _login(throttled, victim.email.upper(), password, "192.0.2.77")
+    assert locked.status_code == 429 and locked.json["error"] == "rate_limited"
+    assert 0 < int(locked.headers["Retry-After"]) <= 900
+    assert _login(throttled, bystander.email, password, "203.0.113.1").status_code == 200
+
+
+def test_a_successful_login_resets_the_failure_count(throttled):
+    user = make_user()
+    password = "correct horse battery staple"
+    for address in ("203.0.113.1", "203.0.113.2"):
+        assert _login(throttled, user.email, "wrong-password-here", address).status_code == 401
+    assert _login(throttled, user.email, password, "203.0.113.3").status_code == 200
+    for address in ("203.0.113.4", "203.0.113.5"):
+        assert _login(throttled, user.email, "wrong-password-here", address).status_code == 401
+    assert _login(throttled, user.email, password, "203.0.113.6").status_code == 200
+
+
+def test_password_reset_mails_to_one_recipient_are_limited(throttled, session):
+    user = make_user()
+    for i in range(4):
+        response = throttled.post(
+            "/api/v1/auth/password-reset",
+            json={"email": user.email},
+            environ_base={"REMOTE_ADDR": f"203.0.113.{i}"},
+        )
+        assert response.status_code == 202  # the answer never tells
+    sent = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.to_email == user.email, Notification.template == "password_reset")
+    )
+    assert sent == 2
