@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import secrets, settings
+from services import settings as service_settings
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -17,6 +18,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             app.config.from_mapping(
                 secrets.signing_keys(app.config["SECRET_KEY"], app.config["SECRET_KEY_PREVIOUS"])
             )
+    service_settings.bind(service_settings.Settings.from_config(app.config))
 
     from app.api import register_blueprints
     from app.cli import register_cli
