@@ -83,6 +83,16 @@ def test_real_services_without_a_secret_refuse_to_start_in_one_line(tmp_path, en
     assert not (tmp_path / secrets.SECRET_FILE_NAME).exists()
 
 
+def test_make_run_hands_its_children_the_generated_secret_as_a_file(tmp_path, monkeypatch):
+    # given the launcher's generated secret, and the embedded URLs it exports to children
+    secret = secrets.local_secret(tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / secrets.SECRET_FILE_NAME))
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@/postgres?host=/x")
+    # then a child's settings use it
+    assert settings.load()["SECRET_KEY"] == secret
+
+
 def test_a_token_signed_with_the_raw_secret_or_for_another_purpose_is_refused(client, app):
     user = make_user(role=Role.ADMIN)
     raw_secret = issue_access_token(user.id, Role.ADMIN, app.config["SECRET_KEY"], 60)
@@ -348,7 +358,14 @@ BAD_INPUT = {
     "JSON key NUL": ("customer", "PATCH", "/me", {NUL: "x"}, 422, None),
     "lone surrogate": ("customer", "PATCH", "/me", {"name": "a\ud800b"}, 422, None),
     # 3. Idempotency-Key longer than its column, or with odd characters
-    "checkout key 300": ("customer", "POST", "/checkout", {}, 422, "validation_error"),
+    "checkout key 300": (
+        "customer",
+        "POST",
+        "/checkout",
+        {"shipping_method": "standard", "payment_method": "pm_card_visa", "address_id": "{other}"},
+        422,
+        "validation_error",
+    ),
     # 4. PATCH a book with another book's ISBN and genres
     "isbn taken + genres": (
         "staff",
@@ -419,11 +436,16 @@ def test_bad_input_is_a_4xx_with_the_error_body(client, people, case):
 @pytest.mark.parametrize("path", ["/checkout", "/orders/{random}/cancel"])
 def test_a_bad_idempotency_key_is_422(client, people, key, path):
     headers = {**people["customer"], "Idempotency-Key": key}
+    # a well-formed body, so that only the key can be wrong
+    body = {"shipping_method": "standard", "payment_method": "pm_card_visa"}
+    body["address_id"] = str(uuid.uuid4())
     response = client.post(
-        "/api/v1" + path.replace("{random}", str(uuid.uuid4())), json={}, headers=headers
+        "/api/v1" + path.replace("{random}", str(uuid.uuid4())),
+        json=body if path == "/checkout" else None,
+        headers=headers,
     )
     assert response.status_code == 422
-    assert response.json["error"] == "validation_error"
+    assert response.json["errors"]["headers"]["Idempotency-Key"]
 
 
 @pytest.mark.parametrize(
