@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.metrics import register_metrics
     from app.request_log import register_request_log
     from app.security_headers import register_security_headers
+    from app.tracing import register_tracing
 
     _trust_proxies(app)
     register_request_log(app)
@@ -35,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_metrics(app)
     register_edge_guard(app)
     register_extensions(app)
+    register_tracing(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)

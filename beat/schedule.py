@@ -42,6 +42,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 120.0,
         "options": {"queue": "email", "expires": 110},
     },
+    # --- reviews and recommendations (h10) ---
+    "build_recommendations": {
+        "task": "tasks.recommendations.build_recommendations",
+        "schedule": crontab(minute=30, hour=3),
+        "options": {"queue": "maintenance", "expires": 3 * 3600},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -86,6 +86,8 @@ def load() -> dict:
         "CELERY_RESULT_BACKEND": _env("CELERY_RESULT_BACKEND", result_backend_for(redis_url)),
         "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        # json: one JSON object per line (containers, production); text: key=value lines.
+        "LOG_FORMAT": _env("LOG_FORMAT", "text"),
         "CATALOG_DATASET_DIR": _env(
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
         ),
@@ -146,6 +148,8 @@ def load() -> dict:
         # Per recipient: account mails (password reset, verification) sent within the window.
         "ACCOUNT_MAIL_LIMIT": _env_int("ACCOUNT_MAIL_LIMIT", 3),
         "ACCOUNT_MAIL_WINDOW_SECONDS": _env_int("ACCOUNT_MAIL_WINDOW_SECONDS", 3600),
+        # Review writes (post, change, withdraw) per user.
+        "RATE_LIMIT_REVIEW_WRITES": _env("RATE_LIMIT_REVIEW_WRITES", "20 per hour"),
         # Email: file (writes .eml under EMAIL_FILE_DIR) | smtp | ses.
         "EMAIL_BACKEND": _env("EMAIL_BACKEND", "file"),
         "EMAIL_FROM": _env("EMAIL_FROM", "Bookstore <no-reply@bookstore.example>"),
@@ -200,4 +204,9 @@ def load() -> dict:
         "PAYMENT_DUMMY_SLOW_SECONDS": float(_env("PAYMENT_DUMMY_SLOW_SECONDS", "3")),
         # The outbox relay re-sends recorded work unsent for at least this long.
         "OUTBOX_RELAY_AFTER_SECONDS": _env_int("OUTBOX_RELAY_AFTER_SECONDS", 5),
+        # --- Operability (issue 12, h12) ---
+        # Registers tasks.diagnostics.* (echo, fail, flaky): tests and debugging only.
+        "ENABLE_DIAGNOSTIC_TASKS": _env_bool("ENABLE_DIAGNOSTIC_TASKS", False),
+        # Seconds a broker queue-depth / outbox reading is reused by /metrics scrapes.
+        "METRICS_GAUGE_CACHE_SECONDS": float(_env("METRICS_GAUGE_CACHE_SECONDS", "5")),
     }

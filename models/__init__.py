@@ -30,6 +30,7 @@ from models.orders import (
 )
 from models.outbox import OutboxMessage, ReindexRequest
 from models.promotions import Promotion, PromotionRedemption
+from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 
 __all__ = [
     "Address",
@@ -39,6 +40,7 @@ __all__ = [
     "Book",
     "BookAuthor",
     "BookGenre",
+    "BookNeighbour",
     "BookStatus",
     "Cart",
     "CartItem",
@@ -61,10 +63,13 @@ __all__ = [
     "Payment",
     "Promotion",
     "PromotionRedemption",
+    "RecommendationBuild",
     "ReconciliationReport",
     "RefreshToken",
     "ReindexRequest",
     "ReservationStatus",
+    "Review",
+    "ReviewVote",
     "Role",
     "Shipment",
     "StepStatus",

@@ -34,7 +34,9 @@ def _resource_modules():
         me,
         orders,
         promotions,
+        recommendations,
         reconciliation,
+        reviews,
     )
 
     return [
@@ -53,4 +55,6 @@ def _resource_modules():
         reconciliation,
         jobs,
         failed_tasks,
+        reviews,
+        recommendations,
     ]
