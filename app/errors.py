@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from services import errors
 from services.accounts.throttle import TooManyAttempts
 from services.inventory import stock as inventory
+from services.payments import events
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     inventory.ReservationNotHeld: 409,
     # accounts
     TooManyAttempts: 429,
+    # payments: a bad webhook signature is a 400 (Stripe retries non-2xx answers)
+    events.InvalidSignature: 400,
 }
 
 

@@ -33,10 +33,12 @@ def _resource_modules():
         jobs,
         me,
         orders,
+        payments,
         promotions,
         recommendations,
         reconciliation,
         reviews,
+        webhooks,
     )
 
     return [
@@ -57,4 +59,6 @@ def _resource_modules():
         failed_tasks,
         reviews,
         recommendations,
+        webhooks,
+        payments,
     ]
