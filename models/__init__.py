@@ -2,10 +2,18 @@
 
 from models.accounts import Role, User
 from models.addresses import Address
+from models.analytics import DomainEvent, SalesDaily, SalesDailyBook
 from models.audit import AuditLog
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
 from models.credentials import LinkPurpose, OneTimeToken, RefreshToken
 from models.db import Base, session
+from models.inbox import (
+    BackInStockRequest,
+    InAppNotification,
+    NotificationDelivery,
+    NotificationEvent,
+    UserPhone,
+)
 from models.inventory import (
     ReconciliationReport,
     ReservationStatus,
@@ -32,11 +40,13 @@ from models.outbox import OutboxMessage, ReindexRequest
 from models.payments import ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
 from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
+from models.shipping import ShipmentEvent
 
 __all__ = [
     "Address",
     "AuditLog",
     "Author",
+    "BackInStockRequest",
     "Base",
     "Book",
     "BookAuthor",
@@ -46,13 +56,17 @@ __all__ = [
     "Cart",
     "CartItem",
     "CartStatus",
+    "DomainEvent",
     "FailedTask",
     "FailedTaskStatus",
     "Genre",
+    "InAppNotification",
     "JobRun",
     "JobStatus",
     "LinkPurpose",
     "Notification",
+    "NotificationDelivery",
+    "NotificationEvent",
     "NotificationPreference",
     "NotificationStatus",
     "OneTimeToken",
@@ -74,12 +88,16 @@ __all__ = [
     "Review",
     "ReviewVote",
     "Role",
+    "SalesDaily",
+    "SalesDailyBook",
     "Shipment",
+    "ShipmentEvent",
     "StepStatus",
     "Stock",
     "StockMovement",
     "StockReservation",
     "User",
+    "UserPhone",
     "Warehouse",
     "session",
 ]

@@ -39,7 +39,9 @@ def _resource_modules():
         promotions,
         recommendations,
         reconciliation,
+        reports,
         reviews,
+        shipping,
         webhooks,
     )
 
@@ -62,6 +64,8 @@ def _resource_modules():
         failed_tasks,
         reviews,
         recommendations,
+        shipping,
+        reports,
         webhooks,
         payments,
     ]

@@ -5,11 +5,18 @@ from __future__ import annotations
 from marshmallow import fields, pre_load, validate
 
 from app.api.base import Schema
+from app.api.fields import Int
 from services.accounts.passwords import MAX_LENGTH
 
 Password = fields.String(
     required=True, load_only=True, validate=validate.Length(min=1, max=MAX_LENGTH)
 )
+
+
+def _unread(user) -> int:
+    from services.notifications.channels import unread_count
+
+    return unread_count(user.id)
 
 
 class UserSchema(Schema):
@@ -26,6 +33,7 @@ class UserSchema(Schema):
         metadata={"description": "When the address was verified; null until it is."},
     )
     created_at = fields.DateTime(dump_only=True)
+    unread_notifications = fields.Function(_unread, dump_only=True)
 
 
 class ProfileUpdateSchema(Schema):
@@ -101,7 +109,7 @@ class AddressListSchema(Schema):
 
 
 class NotificationPageArgsSchema(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = Int(minimum=1, maximum=100, load_default=20)
     cursor = fields.String(validate=validate.Length(max=200))
 
 
@@ -122,9 +130,41 @@ class NotificationListSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class ChannelPreferencesSchema(Schema):
+    email = fields.Boolean()
+    sms = fields.Boolean()
+    web_push = fields.Boolean()
+    in_app = fields.Boolean()
+
+
 class NotificationPreferencesSchema(Schema):
-    order_updates = fields.Boolean(required=True)
-    marketing = fields.Boolean(required=True)
+    """Per category and channel; a PUT may send only what changes."""
+
+    order_updates = fields.Nested(ChannelPreferencesSchema)
+    marketing = fields.Nested(ChannelPreferencesSchema)
+    back_in_stock = fields.Nested(ChannelPreferencesSchema)
+
+
+class InAppNotificationSchema(Schema):
+    id = fields.UUID()
+    event = fields.String()
+    title = fields.String()
+    body = fields.String()
+    link = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class InAppNotificationListSchema(Schema):
+    items = fields.List(fields.Nested(InAppNotificationSchema))
+    next_cursor = fields.String(allow_none=True)
+    unread = fields.Integer()
+
+
+class NotifyMeSchema(Schema):
+    book_id = fields.UUID()
+    in_stock = fields.Boolean()
+    subscribed = fields.Boolean()
 
 
 class AcceptedSchema(Schema):

@@ -9,6 +9,7 @@ from flask import request
 from flask.views import MethodView
 
 from app.api.base import Blueprint, Schema, contract
+from app.api.fields import Int
 from app.auth import current_user, login_optional
 from models import db
 from services.accounts.tokens import InvalidToken
@@ -58,11 +59,11 @@ class CartSchema(Schema):
 
 class AddItemSchema(Schema):
     book_id = ma.fields.UUID(required=True)
-    quantity = ma.fields.Integer(load_default=1)
+    quantity = Int(load_default=1)
 
 
 class ChangeItemSchema(Schema):
-    quantity = ma.fields.Integer(required=True)
+    quantity = Int(required=True)
 
 
 def _caller_id() -> uuid.UUID | None:

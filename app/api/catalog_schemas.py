@@ -12,6 +12,7 @@ from marshmallow import (
 )
 
 from app.api.base import Schema
+from app.api.fields import Int
 from services.catalog.reads import BOOK_SORTS, DEFAULT_BOOK_SORT
 
 MAX_LIMIT = 100
@@ -24,9 +25,10 @@ class PageArgs(Schema):
         """``?genre=&cursor=`` (as forms send them) mean "not given"."""
         return {name: value for name, value in data.items() if value != ""}
 
-    limit = fields.Integer(
+    limit = Int(
+        minimum=1,
+        maximum=MAX_LIMIT,
         load_default=DEFAULT_LIMIT,
-        validate=validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": f"Items per page, 1 to {MAX_LIMIT}."},
     )
     cursor = fields.String(
@@ -50,14 +52,14 @@ class BookListArgs(PageArgs):
             "`GET /languages` lists the codes in use."
         },
     )
-    price_min = fields.Integer(
+    price_min = Int(
+        minimum=0,
         load_default=None,
-        validate=validate.Range(min=0),
         metadata={"description": "Lowest price in cents (minor units of `currency`)."},
     )
-    price_max = fields.Integer(
+    price_max = Int(
+        minimum=0,
         load_default=None,
-        validate=validate.Range(min=0),
         metadata={"description": "Highest price in cents (minor units of `currency`)."},
     )
     in_stock = fields.Boolean(load_default=None)

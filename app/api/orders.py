@@ -8,6 +8,7 @@ from flask.views import MethodView
 
 from app.api.base import Blueprint, contract
 from app.api.cart import CART_TOKEN_HEADER, Schema
+from app.api.fields import Int
 from app.auth import current_user, login_optional, login_required, require_user, staff_required
 from models.orders import ORDER_STATUSES, StepStatus
 from services.accounts.tokens import InvalidToken
@@ -111,7 +112,7 @@ class OrderPageSchema(Schema):
 
 
 class OrderListArgs(Schema):
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+    limit = Int(minimum=1, maximum=100, load_default=20)
     cursor = ma.fields.String(load_default=None)
 
 
@@ -185,7 +186,9 @@ class OrderShip(MethodView):
     @blp.response(200, OrderSchema)
     def post(self, body, order_id):
         """Staff: mark a confirmed order shipped with its carrier and tracking number."""
-        order, outbox_ids = orders.ship(order_id, body["carrier"], body["tracking_number"])
+        order, outbox_ids = orders.ship(
+            order_id, body["carrier"], body["tracking_number"], actor_id=require_user().id
+        )
         _send(outbox_ids)
         return orders.order_view(order)
 
@@ -197,4 +200,4 @@ class OrderDeliver(MethodView):
     @blp.response(200, OrderSchema)
     def post(self, order_id):
         """Staff: mark a shipped order delivered."""
-        return orders.order_view(orders.deliver(order_id))
+        return orders.order_view(orders.deliver(order_id, actor_id=require_user().id))

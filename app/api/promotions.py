@@ -6,12 +6,10 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from app.api.base import Blueprint, Schema, contract
+from app.api.fields import Int
 from app.auth import staff_required
 from models import db
 from services.orders import promotions
-
-# The database's integer columns (a larger number would be a 500, not a 422).
-INT32_MAX = 2**31 - 1
 
 blp = Blueprint("promotions", __name__, description="Promotions (staff)")
 
@@ -26,24 +24,20 @@ class PromotionSchema(Schema):
     )
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=255))
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["percent", "fixed"]))
-    value = ma.fields.Integer(
+    value = Int(
+        minimum=1,
         required=True,
-        validate=ma.validate.Range(min=1, max=INT32_MAX),
         metadata={"description": "`percent`: percent off (1-100); `fixed`: cents off."},
     )
-    min_subtotal_cents = ma.fields.Integer(
+    min_subtotal_cents = Int(
+        minimum=0,
         load_default=0,
-        validate=ma.validate.Range(min=0, max=INT32_MAX),
         metadata={"description": "Smallest cart subtotal, in cents, the code applies to."},
     )
     starts_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
     ends_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
-    max_redemptions = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=INT32_MAX)
-    )
-    per_user_limit = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=INT32_MAX)
-    )
+    max_redemptions = Int(minimum=1, load_default=None, allow_none=True)
+    per_user_limit = Int(minimum=1, load_default=None, allow_none=True)
     active = ma.fields.Boolean(load_default=True)
     redemptions = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
@@ -55,7 +49,7 @@ class PromotionPatchSchema(PromotionSchema):
 
 
 class PromotionListArgs(Schema):
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+    limit = Int(minimum=1, maximum=100, load_default=20)
     cursor = ma.fields.String(load_default=None)
 
 
