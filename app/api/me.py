@@ -21,7 +21,7 @@ from app.api.account_schemas import (
     ProfileUpdateSchema,
     UserSchema,
 )
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.auth import login_required, require_user
 from services.accounts import addresses
 from services.accounts import users as accounts
@@ -168,6 +168,7 @@ class PhoneStatusSchema(Schema):
 class Phone(MethodView):
     decorators = [login_required]
 
+    @contract(sms.InvalidPhone)
     @blp.arguments(PhoneSchema)
     @blp.response(202, PhoneStatusSchema)
     def put(self, body):
@@ -179,6 +180,7 @@ class Phone(MethodView):
 class PhoneVerify(MethodView):
     decorators = [login_required]
 
+    @contract(sms.InvalidPhoneCode)
     @blp.arguments(PhoneCodeSchema)
     @blp.response(200, PhoneStatusSchema)
     def post(self, body):
