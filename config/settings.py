@@ -73,6 +73,14 @@ def load() -> dict:
         "CELERY_BROKER_URL": _env("CELERY_BROKER_URL", embedded_broker_url()),
         "CELERY_RESULT_BACKEND": _env("CELERY_RESULT_BACKEND", result_backend_for(redis_url)),
         "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
+        # --- search (issue 15) ---
+        # postgres (default) | elasticsearch (the default when ELASTICSEARCH_URL is set).
+        "SEARCH_BACKEND": _env(
+            "SEARCH_BACKEND", "elasticsearch" if _env("ELASTICSEARCH_URL") else "postgres"
+        ),
+        # Staff changes wait this long before their reindex batch runs, so a burst of changes
+        # to one book becomes one document write.
+        "SEARCH_REINDEX_DEBOUNCE_SECONDS": float(_env("SEARCH_REINDEX_DEBOUNCE_SECONDS", "0.2")),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
         "CATALOG_DATASET_DIR": _env(
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")

@@ -30,6 +30,7 @@ from models.orders import (
 )
 from models.outbox import OutboxMessage, ReindexRequest
 from models.promotions import Promotion, PromotionRedemption
+from models.search import SearchDocument, SearchWord
 
 __all__ = [
     "Address",
@@ -66,6 +67,8 @@ __all__ = [
     "ReindexRequest",
     "ReservationStatus",
     "Role",
+    "SearchDocument",
+    "SearchWord",
     "Shipment",
     "StepStatus",
     "Stock",

@@ -35,6 +35,7 @@ def _resource_modules():
         orders,
         promotions,
         reconciliation,
+        search,
     )
 
     return [
@@ -53,4 +54,5 @@ def _resource_modules():
         reconciliation,
         jobs,
         failed_tasks,
+        search,
     ]
