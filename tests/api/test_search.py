@@ -60,7 +60,8 @@ def test_a_word_only_in_descriptions_finds_the_hobbit(search, catalog):
     with catalog.connect() as conn:
         in_titles_or_authors = conn.execute(
             text(
-                "SELECT count(*) FROM search_documents WHERE search_fold(title || authors) LIKE '%bilbo%'"
+                "SELECT count(*) FROM search_documents"
+                " WHERE search_fold(title || authors) LIKE '%bilbo%'"
             )
         ).scalar()
     assert in_titles_or_authors == 0
