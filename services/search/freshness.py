@@ -18,16 +18,20 @@ BATCH_SIZE = 500  # documents written per batch
 _RECORDED = "search.reindex_outbox_ids"
 
 
-def book_changed(book_ids: Iterable[uuid.UUID], reason: str) -> None:
+def book_changed(
+    book_ids: Iterable[uuid.UUID], reason: str, send_after_commit: bool = True
+) -> None:
     """Record, in the current transaction, that these books' documents must be rebuilt.
-    After the commit, ``take_recorded()`` gives the outbox ids to send."""
+    With ``send_after_commit``, ``take_recorded()`` gives the outbox ids to send after the
+    commit; otherwise the outbox relay sends the message."""
     ids = list(dict.fromkeys(book_ids))
     if not ids:
         return
     db.session.add_all(ReindexRequest(book_id=book_id, reason=reason) for book_id in ids)
     message = outbox.record(REINDEX_BOOKS, {"book_ids": [str(book_id) for book_id in ids]})
-    db.session.flush()
-    db.session.info.setdefault(_RECORDED, []).append(message.id)
+    if send_after_commit:
+        db.session.flush()
+        db.session.info.setdefault(_RECORDED, []).append(message.id)
 
 
 def take_recorded() -> list[int]:

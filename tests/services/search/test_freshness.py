@@ -67,3 +67,20 @@ def test_an_archived_book_loses_its_document(session):
     db.session.flush()
     assert write_documents(db.session, [book.id]) == (0, 1)
     assert document(book.id) is None
+
+
+def test_stock_crossing_out_and_back_in_reaches_the_document(session):
+    from services.inventory import stock as inventory
+
+    book = make_book("Scarce Copies", on_hand=1)
+    write_documents(db.session, [book.id])
+    assert document(book.id).in_stock is True
+
+    inventory.adjust(book.id, -1, "damaged")
+    assert freshness.apply_pending().written == 1
+    assert document(book.id).in_stock is False
+
+    inventory.adjust(book.id, 5, "delivery")
+    inventory.adjust(book.id, 2, "delivery")  # stays in stock: no new request
+    assert freshness.apply_pending().requests == 1
+    assert document(book.id).in_stock is True
