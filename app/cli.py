@@ -133,6 +133,8 @@ def search_reindex(if_empty: bool) -> None:
 def _rebuild_search_index(if_empty: bool = False) -> None:
     from models import db
     from services.catalog import cache as catalog_cache
+    from services.ops.jobs import record_run
+    from services.search import engine
     from services.search.documents import rebuild_all
 
     started = time.perf_counter()
@@ -143,12 +145,26 @@ def _rebuild_search_index(if_empty: bool = False) -> None:
         ):
             click.echo("search index already built")
             return
-        written = rebuild_all(db.session)
-        db.session.commit()
+        with record_run("search_rebuild") as run:
+            written = rebuild_all(db.session)
+            db.session.commit()
+            run.counts["documents"] = written
+        click.echo(f"search documents rebuilt: {written:,} books")
+        config = current_app.config
+        if config["SEARCH_BACKEND"] == "elasticsearch":
+            backend = engine.elasticsearch_backend(config["ELASTICSEARCH_URL"])
+            with click.progressbar(length=written, label="indexing into Elasticsearch") as bar:
+                summary = backend.rebuild(
+                    db.session, progress=lambda done, _: bar.update(done - bar.pos)
+                )
+            click.echo(
+                f"index {summary['index']}: {summary['documents']:,} documents, alias "
+                f"{backend.alias!r} swapped from {summary['replaced'] or 'nothing'}"
+            )
     finally:
         db.session.remove()
     catalog_cache.invalidate()
-    click.echo(f"search index rebuilt: {written:,} books in {time.perf_counter() - started:.1f} s")
+    click.echo(f"search index rebuilt in {time.perf_counter() - started:.1f} s")
 
 
 class _ProgressLines:

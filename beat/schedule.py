@@ -42,6 +42,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 120.0,
         "options": {"queue": "email", "expires": 110},
     },
+    # --- search (h15) ---
+    "search_consistency": {
+        "task": "tasks.search.search_consistency",
+        "schedule": crontab(minute=30, hour=3),
+        "options": {"queue": "search", "expires": 3 * 3600},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

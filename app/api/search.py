@@ -11,11 +11,14 @@ from app.api.catalog_http import catalog_response
 from app.api.search_schemas import (
     SearchArgs,
     SearchPageSchema,
+    SearchStatusSchema,
     SuggestArgs,
     SuggestionListSchema,
 )
+from app.auth import staff_required
+from services.search import consistency, engine
 from services.search.backend import SearchFilters, SearchRequest
-from services.search.engine import backend_for
+from services.search.elastic import SearchUnavailable
 
 blp = Blueprint("search", __name__, description="Full-text search of the catalog.")
 
@@ -30,7 +33,7 @@ class Search(MethodView):
     @blp.alt_response(422, description="`validation_error`: bad or unknown parameter.")
     def get(self, args):
         """Search books by words, with filters, facets, a sort and cursor pages."""
-        backend = backend_for(current_app.config["SEARCH_BACKEND"])
+        backend = _backend()
         request = SearchRequest(
             q=args["q"],
             filters=SearchFilters(
@@ -47,12 +50,17 @@ class Search(MethodView):
             cursor=args["cursor"],
         )
 
+        secret = current_app.config["SECRET_KEY"]
+        answered_by = [backend.name]
+
         def produce():
-            result = backend.search(request, secret=current_app.config["SECRET_KEY"])
+            result, answered_by[0] = engine.answer(backend, lambda b: b.search(request, secret))
             return SearchPageSchema().dump(result)
 
         response = catalog_response(f"search.{backend.name}", args, produce)
-        response.headers[BACKEND_HEADER] = backend.name
+        response.headers[BACKEND_HEADER] = answered_by[0]
+        if answered_by[0] != backend.name:
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 
@@ -63,11 +71,40 @@ class Suggest(MethodView):
     @blp.alt_response(422, description="`validation_error`: bad or unknown parameter.")
     def get(self, args):
         """Completions of what the shopper is typing: book titles and authors, at most 10."""
-        backend = backend_for(current_app.config["SEARCH_BACKEND"])
+        backend = _backend()
+        answered_by = [backend.name]
 
         def produce():
-            return SuggestionListSchema().dump({"items": backend.suggest(args["q"], args["limit"])})
+            items, answered_by[0] = engine.answer(
+                backend, lambda b: b.suggest(args["q"], args["limit"])
+            )
+            return SuggestionListSchema().dump({"items": items})
 
         response = catalog_response(f"suggest.{backend.name}", args, produce)
-        response.headers[BACKEND_HEADER] = backend.name
+        response.headers[BACKEND_HEADER] = answered_by[0]
         return response
+
+
+@blp.route("/admin/search")
+class SearchStatus(MethodView):
+    decorators = [staff_required]
+
+    @blp.response(200, SearchStatusSchema)
+    @blp.alt_response(403, description="`forbidden`: staff only.")
+    def get(self):
+        """The search index (staff): backend, documents vs active books, backlog and age."""
+        backend = _backend()
+        indexed = None
+        if backend.name == "elasticsearch":
+            try:
+                indexed = backend.count()
+            except SearchUnavailable:
+                indexed = None
+        status = consistency.status(backend.name, indexed)
+        status["reachable"] = backend.name == "postgres" or indexed is not None
+        return status
+
+
+def _backend():
+    config = current_app.config
+    return engine.backend_for(config["SEARCH_BACKEND"], config["ELASTICSEARCH_URL"])

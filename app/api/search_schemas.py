@@ -108,3 +108,15 @@ class SuggestionSchema(Schema):
 
 class SuggestionListSchema(Schema):
     items = fields.List(fields.Nested(SuggestionSchema))
+
+
+class SearchStatusSchema(Schema):
+    backend = fields.String()
+    reachable = fields.Boolean()
+    books_active = fields.Integer()
+    documents_indexed = fields.Integer(allow_none=True)
+    postgres_documents = fields.Integer()
+    backlog = fields.Integer(metadata={"description": "Reindex requests not applied yet."})
+    oldest_backlog_age_seconds = fields.Float(allow_none=True)
+    last_full_rebuild_at = fields.DateTime(allow_none=True)
+    last_consistency_run_at = fields.DateTime(allow_none=True)

@@ -4,15 +4,17 @@ wakes the reindexer) in their own transaction; the reindexer applies them in bat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from models import ReindexRequest, db
 from services import outbox
 from services.search.documents import write_documents
 
+Mirror = Callable[[Session, list[uuid.UUID]], object]
 REINDEX_BOOKS = "reindex_books"  # outbox message kind
 BATCH_SIZE = 500  # documents written per batch
 _RECORDED = "search.reindex_outbox_ids"
@@ -47,10 +49,12 @@ class Applied:
     removed: int = 0
 
 
-def apply_pending(batch_size: int = BATCH_SIZE) -> Applied:
+def apply_pending(batch_size: int = BATCH_SIZE, mirror: Mirror | None = None) -> Applied:
     """Apply every pending reindex request, one committed batch of up to ``batch_size``
     books at a time. Many requests for one book become one document write; concurrent
-    reindexers skip each other's locked requests; re-applying changes nothing."""
+    reindexers skip each other's locked requests; re-applying changes nothing. ``mirror``
+    (the Elasticsearch index) receives each batch before it commits: if it fails, the batch
+    stays pending and the task retries."""
     applied = Applied()
     while True:
         claimed = db.session.execute(
@@ -67,6 +71,8 @@ def apply_pending(batch_size: int = BATCH_SIZE) -> Applied:
         chosen = set(books)
         request_ids = [row.id for row in claimed if row.book_id in chosen]
         written, removed = write_documents(db.session, books)
+        if mirror is not None:
+            mirror(db.session, books)
         db.session.execute(
             text("UPDATE search_reindex_requests SET processed_at = now() WHERE id = ANY(:ids)"),
             {"ids": request_ids},
