@@ -51,7 +51,7 @@ def repair(
         ids = {i for i in stored.keys() | indexed.keys() if stored.get(i) != indexed.get(i)}
         counts["index_differing"] = len(ids)
         if ids:
-            mirror(db.session, sorted(ids))
+            mirror(db.session, sorted(ids), repair=True)
         db.session.rollback()
     return counts
 

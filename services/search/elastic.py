@@ -370,15 +370,21 @@ class ElasticsearchSearch:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def sync(self, session: Session, book_ids: Iterable[uuid.UUID]) -> tuple[int, int]:
+    def sync(
+        self, session: Session, book_ids: Iterable[uuid.UUID], repair: bool = False
+    ) -> tuple[int, int]:
         """Mirror these books' search documents into the index: (indexed, deleted). Each write
-        carries the document's version (external versioning): an older one is refused."""
+        carries the document's version (external versioning): an older one is refused. A
+        ``repair`` writes as of now, above whatever version the index holds (a document
+        deleted by hand leaves a tombstone of a higher version)."""
         ids = list(book_ids)
         if not ids:
             return 0, 0
         rows = {doc["book_id"]: doc for doc in _documents(session, ids)}
         gone = [str(book_id) for book_id in ids if str(book_id) not in rows]
         now = _micros(time.time())
+        if repair:
+            rows = {key: {**doc, "version": max(doc["version"], now)} for key, doc in rows.items()}
         actions = [_index_action(self.alias, doc) for doc in rows.values()] + [
             {
                 "_op_type": "delete",
