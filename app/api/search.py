@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -57,7 +59,7 @@ class Search(MethodView):
             result, answered_by[0] = engine.answer(backend, lambda b: b.search(request, secret))
             return SearchPageSchema().dump(result)
 
-        response = catalog_response(f"search.{backend.name}", args, produce)
+        response = _respond(f"search.{backend.name}", args, produce)
         response.headers[BACKEND_HEADER] = answered_by[0]
         if answered_by[0] != backend.name:
             response.headers["Cache-Control"] = "no-store"
@@ -80,7 +82,7 @@ class Suggest(MethodView):
             )
             return SuggestionListSchema().dump({"items": items})
 
-        response = catalog_response(f"suggest.{backend.name}", args, produce)
+        response = _respond(f"suggest.{backend.name}", args, produce)
         response.headers[BACKEND_HEADER] = answered_by[0]
         return response
 
@@ -103,6 +105,17 @@ class SearchStatus(MethodView):
         status = consistency.status(backend.name, indexed)
         status["reachable"] = backend.name == "postgres" or indexed is not None
         return status
+
+
+def _respond(namespace: str, args: dict, produce):
+    """From the catalog cache (keyed by the catalog generation: any book change invalidates
+    it), unless SEARCH_CACHE is off."""
+    if current_app.config["SEARCH_CACHE"]:
+        return catalog_response(namespace, args, produce)
+    return current_app.response_class(
+        json.dumps(produce(), separators=(",", ":"), ensure_ascii=False),
+        mimetype="application/json",
+    )
 
 
 def _backend():
