@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from config import settings
+from services import settings as service_settings
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -12,6 +13,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_mapping(settings.load())
     if overrides:
         app.config.from_mapping(overrides)
+    service_settings.bind(service_settings.Settings.from_config(app.config))
 
     from app.api import register_blueprints
     from app.cli import register_cli

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -32,7 +31,6 @@ class Authors(MethodView):
                 args["q"],
                 limit=args["limit"],
                 cursor=args["cursor"],
-                secret=current_app.config["SECRET_KEY"],
             )
             return AuthorPageSchema().dump(page)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -38,7 +37,6 @@ class Books(MethodView):
                 sort=args["sort"],
                 limit=args["limit"],
                 cursor=args["cursor"],
-                secret=current_app.config["SECRET_KEY"],
             )
             return BookPageSchema().dump(page)
 

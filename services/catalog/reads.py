@@ -1,4 +1,4 @@
-"""Catalog reads: book lists (filters, sorts, keyset cursors), book detail, genres with
+"""Catalog reads: book lists (filters, sorts, signed cursors), book detail, genres with
 counts, author search and author detail. Results are plain dicts ready for the API."""
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ from sqlalchemy import Row, Select, exists, func, select
 
 from models import Author, Book, BookAuthor, BookGenre, BookStatus, Genre, Stock, db
 from services.errors import InvalidInput, NotFound
-from services.keyset import CursorCodec, SortKey, SortOrder, decimal_key, text_key, uuid_key
+from services.pagination import (
+    CursorCodec,
+    Page,
+    SortKey,
+    SortOrder,
+    decimal_key,
+    text_key,
+    uuid_key,
+)
 
 _BOOK_ID = SortKey(Book.id, parse=uuid_key)
 
@@ -68,24 +76,17 @@ class BookFilters:
     in_stock: bool | None = None
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[dict]
-    next_cursor: str | None
-
-
 def list_books(
     filters: BookFilters,
     sort: str,
     limit: int,
     cursor: str | None,
-    secret: str,
 ) -> Page:
     """One page of active books in ``sort`` order, after ``cursor`` when given."""
     order = BOOK_SORTS.get(sort)
     if order is None:
         raise InvalidInput(f"Unknown sort {sort!r}; use one of {', '.join(BOOK_SORTS)}.")
-    codec = CursorCodec(secret, salt=f"catalog.books.{sort}")
+    codec = CursorCodec(f"catalog.books.{sort}")
     after = codec.decode(order, cursor) if cursor else None
     stmt = _active_books()
     if filters.genre is not None:
@@ -136,9 +137,9 @@ def list_genres() -> list[dict]:
     return [{"slug": slug, "name": name, "books_count": count} for slug, name, count in rows]
 
 
-def search_authors(query: str | None, limit: int, cursor: str | None, secret: str) -> Page:
+def search_authors(query: str | None, limit: int, cursor: str | None) -> Page:
     """Authors by name, those whose name contains ``query`` (any case) when given."""
-    codec = CursorCodec(secret, salt="catalog.authors.name")
+    codec = CursorCodec("catalog.authors.name")
     stmt = select(Author.id, Author.name)
     query = (query or "").strip()
     if query:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from models import Book, Stock, StockMovement, Warehouse, db
-from services.cursor_pages import Page, decode_cursor, encode_cursor
-from services.errors import InvalidCursor, NotFound
+from services.errors import NotFound
+from services.pagination import Page, SortKey, SortOrder, page_after, uuid_key
 
-
-def _uuid(value) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise InvalidCursor() from exc
+STOCK_ORDER = SortOrder(
+    (SortKey(Stock.book_id, parse=uuid_key), SortKey(Stock.warehouse_id, parse=uuid_key))
+)
+MOVEMENT_ORDER = SortOrder((SortKey(StockMovement.id, descending=True),))
 
 
 def _stock_item(stock: Stock, title: str, warehouse_code: str) -> dict:
@@ -40,22 +38,11 @@ def stock_levels(below_threshold: bool = False, limit: int = 20, cursor: str | N
         select(Stock, Book.title, Warehouse.code)
         .join(Book, Book.id == Stock.book_id)
         .join(Warehouse, Warehouse.id == Stock.warehouse_id)
-        .order_by(Stock.book_id, Stock.warehouse_id)
-        .limit(limit + 1)
     )
     if below_threshold:
         query = query.where(Stock.on_hand - Stock.reserved <= Stock.low_stock_threshold)
-    if cursor:
-        book_id, warehouse_id = (_uuid(v) for v in decode_cursor("stock", cursor, 2))
-        query = query.where(tuple_(Stock.book_id, Stock.warehouse_id) > (book_id, warehouse_id))
-    rows = db.session.execute(query).all()
-    items = [_stock_item(stock, title, code) for stock, title, code in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        warehouse_id = rows[limit - 1][0].warehouse_id
-        next_cursor = encode_cursor("stock", [str(last["book_id"]), str(warehouse_id)])
-    return Page(items, next_cursor)
+    page = page_after(query, STOCK_ORDER, "stock", limit, cursor, entity=lambda row: row[0])
+    return Page([_stock_item(*row) for row in page.items], page.next_cursor)
 
 
 def stock_level(book_id: uuid.UUID, warehouse_code: str | None = None) -> dict:
@@ -82,15 +69,8 @@ def movements(book_id: uuid.UUID, limit: int = 20, cursor: str | None = None) ->
         select(StockMovement, Warehouse.code)
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
         .where(StockMovement.book_id == book_id)
-        .order_by(StockMovement.id.desc())
-        .limit(limit + 1)
     )
-    if cursor:
-        (last_id,) = decode_cursor("movements", cursor, 1)
-        if isinstance(last_id, bool) or not isinstance(last_id, int):
-            raise InvalidCursor()
-        query = query.where(StockMovement.id < last_id)
-    rows = db.session.execute(query).all()
+    page = page_after(query, MOVEMENT_ORDER, "movements", limit, cursor, entity=lambda r: r[0])
     items = [
         {
             "id": movement.id,
@@ -103,9 +83,6 @@ def movements(book_id: uuid.UUID, limit: int = 20, cursor: str | None = None) ->
             "actor_id": movement.actor_id,
             "created_at": movement.created_at,
         }
-        for movement, code in rows[:limit]
+        for movement, code in page.items
     ]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor("movements", [items[-1]["id"]])
-    return Page(items, next_cursor)
+    return Page(items, page.next_cursor)

@@ -24,9 +24,9 @@ from models import (
     StockReservation,
     db,
 )
-from services.cursor_pages import Page, newest_first
 from services.errors import NotFound
 from services.inventory import stock as inventory
+from services.pagination import Page, newest_first
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from models import Notification, NotificationPreference, NotificationStatus, User, db
-from services.cursor_pages import newest_first
+from services import settings
 from services.notifications.email import (
     PermanentEmailError,
     TransientEmailError,
@@ -23,6 +23,7 @@ from services.notifications.email import (
     render,
 )
 from services.notifications.email.rendering import UnknownTemplate, subject_of
+from services.pagination import newest_first
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +172,10 @@ def send_once(
       attempt is recorded: the calling task should retry itself with backoff. When it runs out
       of retries it should call ``record_gave_up(notification.id, str(error))``.
     - Commits its own transaction: call it with no uncommitted work of your own in the session.
-    - ``config`` defaults to the current Flask app's config (tasks run in an app context).
+    - ``config`` defaults to the bound service settings' config (``services.settings``).
     """
     if config is None:
-        from flask import current_app
-
-        config = current_app.config
+        config = settings.current().config
     db.session.execute(
         insert(Notification)
         .values(id=uuid.uuid4(), **_queued(to_email, template, context, user_id, dedupe_key))

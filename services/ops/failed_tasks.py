@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from models import FailedTask, FailedTaskStatus, db
-from services.cursor_pages import Page, newest_first
 from services.errors import Conflict, NotFound
+from services.pagination import Page, newest_first
 
 MAX_TRACEBACK_LENGTH = 8000
 MAX_EXCEPTION_LENGTH = 2000

@@ -8,11 +8,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import Book, BookStatus, Cart, CartItem, CartStatus, db
+from services import settings
 from services.errors import Conflict, InvalidInput, NotFound
 from services.inventory import stock as inventory
 
@@ -67,7 +67,7 @@ def _now() -> datetime:
 
 
 def _expiry() -> datetime:
-    return _now() + timedelta(seconds=current_app.config["CART_TTL_SECONDS"])
+    return _now() + timedelta(seconds=settings.current().cart_ttl_seconds)
 
 
 def live_user_cart(user_id: uuid.UUID, for_update: bool = False) -> Cart | None:
@@ -226,7 +226,7 @@ def merge_guest_cart(guest_token: str | None, user_id: uuid.UUID) -> Cart | None
 
 def cart_view(cart: Cart | None) -> dict:
     """The SPEC cart body, with current prices and availability."""
-    currency = current_app.config["DEFAULT_CURRENCY"]
+    currency = settings.current().default_currency
     if cart is None:
         return {
             "id": None,

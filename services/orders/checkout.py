@@ -9,13 +9,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models import CartStatus, Order, OrderLine, OrderStatus, OrderStep, User, db
-from services import outbox, payments
+from services import outbox, payments, settings
 from services.errors import Conflict, InvalidInput
 from services.orders import cart as carts
 from services.orders import pricing, promotions
@@ -132,8 +131,7 @@ def place_order(
         payment_method=body["payment_method"],
         idempotency_key=idempotency_key,
         request_fingerprint=body_fingerprint,
-        payment_deadline=now
-        + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"]),
+        payment_deadline=now + timedelta(seconds=settings.current().order_payment_timeout_seconds),
         created_at=now,
         updated_at=now,
     )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from models import Order, OrderStatus, Shipment, User, db
 from services import payments
 from services.catalog import cache as catalog_cache
-from services.errors import Conflict, InvalidCursor
+from services.errors import Conflict
 from services.inventory import stock as inventory
 from services.orders import promotions
 from services.orders.placement import (
@@ -22,6 +20,7 @@ from services.orders.placement import (
     skip_open_steps,
     unlock_cart,
 )
+from services.pagination import newest_first
 
 WAITING = (OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT)
 EMAIL_TEMPLATES = {
@@ -63,34 +62,11 @@ def get_for(order_id: uuid.UUID, user: User) -> Order:
     return order
 
 
-def _encode_cursor(order: Order) -> str:
-    raw = f"{order.created_at.isoformat()}|{order.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, order_id = raw.partition("|")
-        return datetime.fromisoformat(created), uuid.UUID(order_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor() from exc
-
-
 def list_for(user_id: uuid.UUID, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
-    """The user's orders, newest first, keyset paged."""
-    query = (
-        select(Order)
-        .where(Order.user_id == user_id)
-        .order_by(Order.created_at.desc(), Order.id.desc())
-        .limit(limit + 1)
-    )
-    if cursor:
-        created, order_id = _decode_cursor(cursor)
-        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(created, order_id))
-    orders = list(db.session.scalars(query))
-    next_cursor = _encode_cursor(orders[limit - 1]) if len(orders) > limit else None
-    return orders[:limit], next_cursor
+    """The user's orders, newest first, cursor-paged."""
+    query = select(Order).where(Order.user_id == user_id)
+    page = newest_first(query, Order.created_at, Order.id, "orders", limit, cursor)
+    return page.items, page.next_cursor
 
 
 def order_view(order: Order) -> dict:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import select
 
 from models import Book, BookStatus, Cart, db
+from services import settings
 from services.errors import InvalidInput
 from services.orders import promotions
 
@@ -77,15 +76,15 @@ class Quote:
 
 def shipping_price(method: str, country: str, item_count: int, merchandise_cents: int) -> int:
     """Flat plus per item; standard is free from a threshold; abroad costs a surcharge."""
-    config = current_app.config
+    config = settings.current()
     if method not in METHODS:
         raise UnknownShippingMethod(f"Choose one of: {', '.join(METHODS)}.")
-    prefix = f"SHIPPING_{method.upper()}"
-    price = config[f"{prefix}_FLAT_CENTS"] + config[f"{prefix}_PER_ITEM_CENTS"] * item_count
-    if METHODS[method]["free_over"] and merchandise_cents >= config["SHIPPING_FREE_OVER_CENTS"]:
+    flat_cents, per_item_cents = config.shipping_rates[method]
+    price = flat_cents + per_item_cents * item_count
+    if METHODS[method]["free_over"] and merchandise_cents >= config.shipping_free_over_cents:
         price = 0
-    if country.upper() != config["SHIPPING_DOMESTIC_COUNTRY"]:
-        price += config["SHIPPING_INTERNATIONAL_SURCHARGE_CENTS"]
+    if country.upper() != config.shipping_domestic_country:
+        price += config.shipping_international_surcharge_cents
     return price
 
 
@@ -97,17 +96,17 @@ def shipping_methods(country: str, item_count: int = 1, merchandise_cents: int =
             "estimated_days": method["estimated_days"],
             "price_cents": shipping_price(code, country, item_count, merchandise_cents),
             "free_over_cents": (
-                current_app.config["SHIPPING_FREE_OVER_CENTS"] if method["free_over"] else None
+                settings.current().shipping_free_over_cents if method["free_over"] else None
             ),
-            "currency": current_app.config["DEFAULT_CURRENCY"],
+            "currency": settings.current().default_currency,
         }
         for code, method in METHODS.items()
     ]
 
 
 def tax_rate_bps(country: str) -> int:
-    rates = json.loads(current_app.config["TAX_RATES_BPS"] or "{}")
-    return int(rates.get(country.upper(), current_app.config["TAX_DEFAULT_RATE_BPS"]))
+    config = settings.current()
+    return config.tax_rates_bps.get(country.upper(), config.tax_default_rate_bps)
 
 
 def _tax(taxable_cents: int, country: str) -> int:
@@ -154,7 +153,7 @@ def quote(
     )
     return Quote(
         lines=lines,
-        currency=current_app.config["DEFAULT_CURRENCY"],
+        currency=settings.current().default_currency,
         subtotal_cents=subtotal,
         discount_cents=discount.cents,
         shipping_cents=shipping,

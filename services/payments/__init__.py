@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app
-
 from models import Order, Payment, db
+from services import settings
 from services.errors import InvalidInput
 from services.payments.base import PaymentProvider, ProviderResult, ProviderStatus
 from services.payments.dummy import DummyProvider
@@ -30,9 +29,10 @@ def check_payment_method(payment_method: str) -> None:
 
 
 def provider() -> PaymentProvider:
-    name = current_app.config["PAYMENT_PROVIDER"]
+    config = settings.current()
+    name = config.payment_provider
     if name == "dummy":
-        return DummyProvider(slow_seconds=current_app.config["PAYMENT_DUMMY_SLOW_SECONDS"])
+        return DummyProvider(slow_seconds=config.payment_dummy_slow_seconds)
     raise UnknownPaymentProvider(f"payment provider {name!r} is not available")
 
 

@@ -118,6 +118,28 @@ def _wait_confirmed(order_ids: list[str], timeout: float) -> None:
     raise TimeoutError(f"only {done} of {len(order_ids)} orders settled")
 
 
+def wait_all_steps_done(app, order_ids: list[str], timeout: float) -> None:
+    """Until every step of every order has finished (succeeded, failed or skipped): an order
+    counts as processed only when its last step is done, not when ``confirm_order`` is."""
+    ids = [uuid.UUID(i) for i in order_ids]
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while True:
+            open_orders = db.session.execute(
+                text(
+                    "SELECT count(DISTINCT order_id) FROM order_steps "
+                    "WHERE order_id = ANY(:ids) AND status IN ('pending', 'running')"
+                ),
+                {"ids": ids},
+            ).scalar()
+            db.session.commit()
+            if open_orders == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{open_orders} of {len(ids)} orders still have open steps")
+            time.sleep(0.2)
+
+
 def timings(app, order_ids: list[str]) -> list[tuple[datetime, datetime, str]]:
     with app.app_context():
         return _timings(order_ids)
@@ -194,6 +216,7 @@ def throughput_phase(app, shoppers: list[dict], worker: WorkerProcess) -> dict:
     api_seconds = time.perf_counter() - started
     worker.start()
     wait_confirmed(app, order_ids, timeout=600)
+    wait_all_steps_done(app, order_ids, timeout=600)
     with app.app_context():
         first, confirmed, settled = db.session.execute(
             text(

@@ -76,9 +76,12 @@ class WorkerProcess:
             self.process.wait(10)
 
     def stop(self) -> None:
+        """A warm shutdown: SIGTERM to the main process only, which lets the pool finish the
+        tasks it is running (SIGTERM to the whole group would kill the pool children first and
+        leave WorkerLostError behind). SIGKILL for the whole group if it takes too long."""
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.kill(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(20)
+                self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
