@@ -52,11 +52,10 @@ class Search(MethodView):
             cursor=args["cursor"],
         )
 
-        secret = current_app.config["SECRET_KEY"]
         answered_by = [backend.name]
 
         def produce():
-            result, answered_by[0] = engine.answer(backend, lambda b: b.search(request, secret))
+            result, answered_by[0] = engine.answer(backend, lambda b: b.search(request))
             return SearchPageSchema().dump(result)
 
         response = _respond(f"search.{backend.name}", args, produce)

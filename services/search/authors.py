@@ -6,13 +6,13 @@ from __future__ import annotations
 from sqlalchemy import Select, and_, case, func, literal, select
 
 from models import Author, Book, BookAuthor, BookStatus, db
-from services.catalog.reads import Page, _active_book_counts, _fetch_after
-from services.keyset import CursorCodec, SortKey, SortOrder, text_key, uuid_key
+from services.catalog.reads import _active_book_counts, _fetch_after
+from services.pagination import CursorCodec, Page, SortKey, SortOrder, text_key, uuid_key
 from services.search import spelling
 from services.search.text import words
 
 
-def search_authors(query: str, limit: int, cursor: str | None, secret: str) -> Page:
+def search_authors(query: str, limit: int, cursor: str | None) -> Page:
     """Authors whose folded name holds every word of ``query`` (as a word or a part of one)."""
     terms = words(query)
     if not terms:
@@ -31,7 +31,7 @@ def search_authors(query: str, limit: int, cursor: str | None, secret: str) -> P
             SortKey(ranked.c.id, parse=uuid_key),
         )
     )
-    codec = CursorCodec(secret, salt="search.authors." + " ".join(terms))
+    codec = CursorCodec("search.authors." + " ".join(terms))
     after = codec.decode(order, cursor) if cursor else None
     rows = _fetch_after(select(ranked).order_by(*order.order_by()), order, after, limit + 1)
     more = len(rows) > limit

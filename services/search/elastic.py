@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models import Book, db
 from services.catalog.reads import CARD_COLUMNS, book_cards
 from services.errors import DomainError
-from services.keyset import CursorCodec, SortKey, SortOrder, int_key, text_key
+from services.pagination import CursorCodec, SortKey, SortOrder, int_key, text_key
 from services.search import spelling
 from services.search.backend import (
     GENRE_FACET_SIZE,
@@ -166,12 +166,10 @@ class ElasticsearchSearch:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def search(self, request: SearchRequest, secret: str) -> SearchResult:
+    def search(self, request: SearchRequest) -> SearchResult:
         terms = words(request.q)
         sort, order = _SORTS[request.sort]
-        codec = CursorCodec(
-            secret, salt=f"search.es.{request.sort}.{_digest(terms, request.filters)}"
-        )
+        codec = CursorCodec(f"search.es.{request.sort}.{_digest(terms, request.filters)}")
         after = codec.decode(order, request.cursor) if request.cursor else None
         if not terms:
             return SearchResult([], 0, True, _empty_facets(), None, None)

@@ -11,7 +11,7 @@ from sqlalchemy import literal_column, select, text
 
 from models import Book, db
 from services.catalog.reads import CARD_COLUMNS, book_cards
-from services.keyset import CursorCodec, SortKey, SortOrder, decimal_key, int_key, uuid_key
+from services.pagination import CursorCodec, SortKey, SortOrder, decimal_key, int_key, uuid_key
 from services.search import spelling
 from services.search.backend import (
     GENRE_FACET_SIZE,
@@ -130,10 +130,10 @@ def _filter_params(filters: SearchFilters) -> dict:
 class PostgresSearch:
     name = "postgres"
 
-    def search(self, request: SearchRequest, secret: str) -> SearchResult:
+    def search(self, request: SearchRequest) -> SearchResult:
         terms = words(request.q)
         order, casts = _SORTS[request.sort]
-        codec = CursorCodec(secret, salt=f"search.{request.sort}.{_digest(terms, request.filters)}")
+        codec = CursorCodec(f"search.{request.sort}.{_digest(terms, request.filters)}")
         after = codec.decode(order, request.cursor) if request.cursor else None
         if not terms:
             return SearchResult([], 0, True, _empty_facets(), None, None)

@@ -42,7 +42,7 @@ def test_searches_during_an_alias_swap_never_fail_or_come_back_empty(indexed, ap
         with app.app_context():
             while not stop.is_set():
                 try:
-                    results.append(backend.search(SearchRequest(q="lighthouse"), "s").total)
+                    results.append(backend.search(SearchRequest(q="lighthouse")).total)
                 except Exception as exc:
                     errors.append(exc)
             db.session.remove()
