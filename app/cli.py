@@ -139,10 +139,11 @@ def _rebuild_search_index(if_empty: bool = False) -> None:
 
     started = time.perf_counter()
     try:
-        if (
-            if_empty
-            and db.session.execute(text("SELECT EXISTS (SELECT 1 FROM search_documents)")).scalar()
-        ):
+        config = current_app.config
+        es = config["SEARCH_BACKEND"] == "elasticsearch"
+        backend = engine.elasticsearch_backend(config["ELASTICSEARCH_URL"]) if es else None
+        built = db.session.execute(text("SELECT EXISTS (SELECT 1 FROM search_documents)")).scalar()
+        if if_empty and built and (backend is None or backend.has_index()):
             click.echo("search index already built")
             return
         with record_run("search_rebuild") as run:
@@ -150,9 +151,7 @@ def _rebuild_search_index(if_empty: bool = False) -> None:
             db.session.commit()
             run.counts["documents"] = written
         click.echo(f"search documents rebuilt: {written:,} books")
-        config = current_app.config
-        if config["SEARCH_BACKEND"] == "elasticsearch":
-            backend = engine.elasticsearch_backend(config["ELASTICSEARCH_URL"])
+        if backend is not None:
             with click.progressbar(length=written, label="indexing into Elasticsearch") as bar:
                 summary = backend.rebuild(
                     db.session, progress=lambda done, _: bar.update(done - bar.pos)

@@ -444,12 +444,8 @@ class ElasticsearchSearch:
             "seconds": round(time.perf_counter() - started, 1),
         }
 
-    def ensure_index(self, session: Session) -> bool:
-        """Build the index when the alias does not exist yet; True when it built one."""
-        if self._aliased():
-            return False
-        self.rebuild(session)
-        return True
+    def has_index(self) -> bool:
+        return bool(self._aliased())
 
     def indexed_versions(self) -> dict[str, int]:
         """book id -> version of every indexed document (for the consistency job)."""
