@@ -25,4 +25,5 @@ USER bookstore
 EXPOSE 8000
 
 # WEB_CONCURRENCY (gunicorn reads it) sets the number of processes.
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# No --access-logfile: the app logs one access line per request (with its request id).
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000"]

@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             import_catalog(if_empty=True)
         else:
             say("catalog already seeded")
+        build_recommendations_if_empty(config["DATABASE_URL"])
         subprocess.call([*FLASK, "search", "reindex", "--if-empty"], cwd=settings.ROOT)
         return serve(config, started)
     except KeyboardInterrupt:
@@ -82,6 +83,35 @@ def import_catalog(if_empty: bool) -> int:
     return returncode
 
 
+def build_recommendations_if_empty(database_url: str) -> None:
+    """First start: ``flask recommendations build`` in the background, at low priority (the
+    endpoints answer with bestsellers until it is done; the nightly job rebuilds it)."""
+    if not _recommendations_empty(database_url):
+        return
+    say("building recommendations in the background")
+    subprocess.Popen(
+        [*FLASK, "recommendations", "build"],
+        cwd=settings.ROOT,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(10),  # no threads yet at this point
+    )
+
+
+def _recommendations_empty(database_url: str) -> bool:
+    from sqlalchemy import create_engine, exists, select
+    from sqlalchemy.pool import NullPool
+
+    from models.reviews import RecommendationBuild
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            built = exists().where(RecommendationBuild.current.is_(True))
+            return not conn.execute(select(built)).scalar()
+    finally:
+        engine.dispose()
+
+
 def serve(config: dict, started: float) -> int:
     from honcho.manager import Manager
 
@@ -92,7 +122,8 @@ def serve(config: dict, started: float) -> int:
         manager.add_process(
             name,
             shlex.join(command),
-            env=web_env if name == "web" else env,
+            # The worker writes its task and order metrics next to the API's (one host).
+            env=web_env if name in ("web", "worker") else env,
             cwd=str(settings.ROOT),
         )
     watcher = threading.Thread(
@@ -118,7 +149,8 @@ def processes(config: dict) -> dict[str, list[str]]:
             *["--bind", f"127.0.0.1:{config['PORT']}"],
             *["--workers", str(config["WEB_CONCURRENCY"]), "--graceful-timeout", "4"],
             "--no-control-socket",
-            *["--access-logfile", "-", "--log-level", level],
+            # No gunicorn access log: the app logs one line per request, with its request id.
+            *["--log-level", level],
         ],
         "worker": [
             *celery,

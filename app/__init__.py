@@ -21,10 +21,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.extensions import register_extensions
     from app.metrics import register_metrics
     from app.request_log import register_request_log
+    from app.tracing import register_tracing
 
     register_request_log(app)
     register_metrics(app)
     register_extensions(app)
+    register_tracing(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)

@@ -10,6 +10,7 @@ from flask import current_app, g, request
 from models import User, db
 from services.accounts.tokens import InvalidToken, decode_access_token, issue_access_token
 from services.errors import Forbidden
+from services.observability import context as log_context
 
 
 def access_token_for(user: User) -> str:
@@ -33,6 +34,7 @@ def current_user() -> User | None:
         user = db.session.get(User, uuid.UUID(claims["sub"]))
         if user is None or not user.is_active:
             raise InvalidToken()
+        log_context.bind(user_id=str(user.id))
     g.current_user = user
     return user
 

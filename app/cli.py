@@ -70,6 +70,12 @@ def create_staff(email: str, admin: bool, name: str, password: str) -> None:
     help="Add N synthetic books (source ids 1,000,001..) instead of reading any dataset.",
 )
 @click.option("--if-empty", is_flag=True, help="Do nothing when the catalog has any book.")
+@click.option(
+    "--generate-ratings",
+    type=click.IntRange(min=1),
+    help="With --generate: also write N generated ratings of those books to "
+    "VAR_DIR/generated/ratings.csv (for `flask recommendations build --dataset`).",
+)
 @click.option("--batch-size", type=click.IntRange(100, 50_000), default=2_000, show_default=True)
 def catalog_import(
     dataset_dir: str | None,
@@ -77,6 +83,7 @@ def catalog_import(
     generate: int | None,
     if_empty: bool,
     batch_size: int,
+    generate_ratings: int | None = None,
 ) -> None:
     """Import the catalog; a second run changes nothing.
 
@@ -116,6 +123,20 @@ def catalog_import(
         click.echo(line)
     if summary.changed:
         _rebuild_search_index()
+    if generate_ratings:
+        _write_generated_ratings(generate, generate_ratings)
+
+
+def _write_generated_ratings(books: int | None, ratings: int) -> None:
+    from services.catalog.synthetic_ratings import write_ratings
+
+    if not books:
+        raise click.UsageError("--generate-ratings needs --generate N")
+    path = Path(current_app.config["VAR_DIR"]) / "generated" / "ratings.csv"
+    started = time.perf_counter()
+    written = write_ratings(path, books, ratings)
+    elapsed = time.perf_counter() - started
+    click.echo(f"{written:,} generated ratings written to {path} ({elapsed:.1f} s)")
 
 
 @click.group("search")
@@ -186,3 +207,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(catalog_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(users_cli)
+    from app.cli_recommendations import recommendations_cli
+
+    app.cli.add_command(recommendations_cli)

@@ -1,7 +1,10 @@
-"""Prometheus metrics at ``GET /metrics``: request counts and latencies per endpoint.
+"""Prometheus metrics at ``GET /metrics``: HTTP requests per endpoint, the business and task
+metrics of every process (``services.observability.metrics``), and readings taken at scrape
+time (queues, outbox, low stock, jobs: ``services.observability.gauges``).
 
-Under gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR to an empty directory so
-that every worker's samples are aggregated (prometheus_client's multiprocess mode)."""
+Under gunicorn with several workers, and for Celery workers, set PROMETHEUS_MULTIPROC_DIR to
+an empty directory shared by the processes of a host, so that every process's samples are
+aggregated (prometheus_client's multiprocess mode)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,16 @@ import time
 from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
     multiprocess,
 )
+
+from services.observability.gauges import ScrapeTimeGauges
+from services.ops import schedules
 
 REQUESTS = Counter(
     "bookstore_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
@@ -46,7 +53,28 @@ def register_metrics(app: Flask) -> None:
     @app.get("/metrics", endpoint="metrics")
     def metrics():
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
-            return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+            processes = CollectorRegistry()
+            multiprocess.MultiProcessCollector(processes)
+        else:
+            processes = REGISTRY
+        body = generate_latest(processes) + generate_latest(_scrape_time_registry(app))
+        return Response(body, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _scrape_time_registry(app: Flask) -> CollectorRegistry:
+    """Built at the first scrape (the Celery app exists by then), kept for the next ones."""
+    registry = app.extensions.get("scrape_time_metrics")
+    if registry is None:
+        from beat.schedule import BEAT_SCHEDULE
+        from workers import QUEUES
+
+        registry = CollectorRegistry(auto_describe=False)
+        periods = {
+            job: schedules.period_seconds(entry["schedule"]) for job, entry in BEAT_SCHEDULE.items()
+        }
+        gauges = ScrapeTimeGauges(
+            app.extensions["celery"], QUEUES, app.config["METRICS_GAUGE_CACHE_SECONDS"], periods
+        )
+        registry.register(gauges)
+        app.extensions["scrape_time_metrics"] = registry
+    return registry

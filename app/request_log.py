@@ -1,4 +1,5 @@
-"""Request ids: taken from ``X-Request-ID`` or made up, put on every log line and response."""
+"""Request ids: taken from ``X-Request-ID`` or made up, bound to the log context of the
+request (every line it logs, and every task it causes), one access line per request."""
 
 from __future__ import annotations
 
@@ -6,43 +7,45 @@ import logging
 import time
 import uuid
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, request
 
-log = logging.getLogger("bookstore.request")
+from services.observability import context as log_context
+from services.observability.logs import configure_logging
 
-
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
-        return True
-
-
-def configure_logging(level: str) -> None:
-    """One log format for every process (API, worker, beat, CLI)."""
-    root = logging.getLogger()
-    if any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
-        return
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
-    )
-    root.addHandler(handler)
-    root.setLevel(level)
+log = logging.getLogger("bookstore.access")
 
 
 def register_request_log(app: Flask) -> None:
-    configure_logging(app.config["LOG_LEVEL"])
+    configure_logging(app.config["LOG_LEVEL"], app.config.get("LOG_FORMAT"))
 
     @app.before_request
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
         g.request_started = time.perf_counter()
+        log_context.clear()
+        log_context.bind(request_id=g.request_id)
 
     @app.after_request
     def log_request(response):
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
+        if request.endpoint != "metrics":
+            log.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                elapsed_ms,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed_ms, 1),
+                },
+            )
         return response
+
+    @app.teardown_request
+    def forget_context(_exc=None) -> None:
+        log_context.clear()

@@ -42,10 +42,16 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 120.0,
         "options": {"queue": "email", "expires": 110},
     },
+    # --- reviews and recommendations (h10) ---
+    "build_recommendations": {
+        "task": "tasks.recommendations.build_recommendations",
+        "schedule": crontab(minute=30, hour=3),
+        "options": {"queue": "maintenance", "expires": 3 * 3600},
+    },
     # --- search (h15) ---
     "search_consistency": {
         "task": "tasks.search.search_consistency",
-        "schedule": crontab(minute=30, hour=3),
+        "schedule": crontab(minute=0, hour=4),
         "options": {"queue": "search", "expires": 3 * 3600},
     },
 }

@@ -85,6 +85,8 @@ def load() -> dict:
         "SEARCH_CACHE": _env_bool("SEARCH_CACHE", True),
         "SEARCH_REINDEX_DEBOUNCE_SECONDS": float(_env("SEARCH_REINDEX_DEBOUNCE_SECONDS", "0.2")),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        # json: one JSON object per line (containers, production); text: key=value lines.
+        "LOG_FORMAT": _env("LOG_FORMAT", "text"),
         "CATALOG_DATASET_DIR": _env(
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
         ),
@@ -135,6 +137,8 @@ def load() -> dict:
         "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "10 per minute;100 per hour"),
         "RATE_LIMIT_REGISTER": _env("RATE_LIMIT_REGISTER", "5 per minute;50 per hour"),
         "RATE_LIMIT_PASSWORD_RESET": _env("RATE_LIMIT_PASSWORD_RESET", "5 per minute;20 per hour"),
+        # Review writes (post, change, withdraw) per user.
+        "RATE_LIMIT_REVIEW_WRITES": _env("RATE_LIMIT_REVIEW_WRITES", "20 per hour"),
         # Email: file (writes .eml under EMAIL_FILE_DIR) | smtp | ses.
         "EMAIL_BACKEND": _env("EMAIL_BACKEND", "file"),
         "EMAIL_FROM": _env("EMAIL_FROM", "Bookstore <no-reply@bookstore.example>"),
@@ -186,4 +190,9 @@ def load() -> dict:
         "PAYMENT_DUMMY_SLOW_SECONDS": float(_env("PAYMENT_DUMMY_SLOW_SECONDS", "3")),
         # The outbox relay re-sends recorded work unsent for at least this long.
         "OUTBOX_RELAY_AFTER_SECONDS": _env_int("OUTBOX_RELAY_AFTER_SECONDS", 5),
+        # --- Operability (issue 12, h12) ---
+        # Registers tasks.diagnostics.* (echo, fail, flaky): tests and debugging only.
+        "ENABLE_DIAGNOSTIC_TASKS": _env_bool("ENABLE_DIAGNOSTIC_TASKS", False),
+        # Seconds a broker queue-depth / outbox reading is reused by /metrics scrapes.
+        "METRICS_GAUGE_CACHE_SECONDS": float(_env("METRICS_GAUGE_CACHE_SECONDS", "5")),
     }

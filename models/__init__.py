@@ -30,6 +30,7 @@ from models.orders import (
 )
 from models.outbox import OutboxMessage, ReindexRequest
 from models.promotions import Promotion, PromotionRedemption
+from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 from models.search import SearchDocument, SearchWord
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Book",
     "BookAuthor",
     "BookGenre",
+    "BookNeighbour",
     "BookStatus",
     "Cart",
     "CartItem",
@@ -62,10 +64,13 @@ __all__ = [
     "Payment",
     "Promotion",
     "PromotionRedemption",
+    "RecommendationBuild",
     "ReconciliationReport",
     "RefreshToken",
     "ReindexRequest",
     "ReservationStatus",
+    "Review",
+    "ReviewVote",
     "Role",
     "SearchDocument",
     "SearchWord",

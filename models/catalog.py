@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import Base, TimestampMixin, new_id
@@ -44,6 +45,10 @@ class Book(TimestampMixin, Base):
     cover_url: Mapped[str | None] = mapped_column(Text)
     average_rating: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=0, server_default="0")
     ratings_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # {"1": n, ..., "5": n}: the ratings imported with the book (None when the source had no
+    # histogram), and the summary shown (imported plus visible reviews; sums to ratings_count).
+    imported_ratings: Mapped[dict | None] = mapped_column(JSONB)
+    rating_histogram: Mapped[dict | None] = mapped_column(JSONB)
     sales_count: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[str] = mapped_column(
         String(16), default=BookStatus.ACTIVE, server_default=BookStatus.ACTIVE.value

@@ -51,6 +51,11 @@ def init_engine(url: str, pool_size: int = 5) -> Engine:
     return engine
 
 
+def engines() -> list[Engine]:
+    """Every engine this process made (instrumentation hooks onto each)."""
+    return list(_engines.values())
+
+
 def dispose_engines() -> None:
     """Drop pooled connections (after a fork, connections must not be shared)."""
     for engine in _engines.values():

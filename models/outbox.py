@@ -26,6 +26,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Message headers the work is sent with (the request id that caused it), so a relayed
+    # message still carries its correlation id.
+    headers: Mapped[dict | None] = mapped_column(JSONB)
 
 
 class ReindexRequest(Base):

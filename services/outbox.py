@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from models import OutboxMessage, db
+from services.observability import context as log_context
+from services.observability import tracing
 
 ORDER_PLACED = "order_placed"
 ORDER_EMAIL = "order_email"
@@ -15,7 +17,11 @@ ORDER_EMAIL = "order_email"
 
 def record(kind: str, payload: dict) -> OutboxMessage:
     """Add a message to the current transaction (it exists only if that transaction commits)."""
-    message = OutboxMessage(kind=kind, payload=payload)
+    request_id = log_context.get("request_id")
+    headers = {log_context.REQUEST_ID_HEADER: request_id} if request_id else {}
+    headers.update(tracing.carrier())  # a relayed message joins the trace that recorded it
+    headers = headers or None
+    message = OutboxMessage(kind=kind, payload=payload, headers=headers)
     db.session.add(message)
     return message
 

@@ -1,3 +1,5 @@
-"""Celery tasks: thin and idempotent, taking ids; a module's tasks run on its own queue."""
+"""Celery tasks: thin and idempotent, taking ids; a module's tasks run on its own queue.
 
-from tasks import diagnostics, email, maintenance, order_jobs, orders, search  # noqa: F401
+``tasks.diagnostics`` is imported only with ENABLE_DIAGNOSTIC_TASKS (see workers)."""
+
+from tasks import email, maintenance, order_jobs, orders, recommendations, reviews, search  # noqa: F401

@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from models import OutboxMessage, db
 from services import outbox
+from services.observability import context as log_context
+from services.observability import tracing
 from services.search import freshness as search_freshness
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ CONFIRM_ORDER = "tasks.orders.confirm_order"
 SEND_ORDER_EMAIL = "tasks.email.send_order_email"
 REQUEST_SHIPMENT = "tasks.orders.request_shipment"
 REINDEX_BOOKS = "tasks.search.reindex_books"
+# Reviews: a review changed -> the book's rating summary is recomputed (tasks/reviews.py).
+RATING_SUMMARY = "rating_summary"
+REFRESH_RATING_SUMMARY = "tasks.reviews.refresh_rating_summary"
 
 
 def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
@@ -50,6 +55,8 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         return celery_app.signature(
             SEND_ORDER_EMAIL, args=(payload["order_id"], payload["event"]), immutable=True
         )
+    if message.kind == RATING_SUMMARY:
+        return celery_app.signature(REFRESH_RATING_SUMMARY, args=(payload["book_id"],))
     if message.kind == search_freshness.REINDEX_BOOKS:
         # The delay lets a burst of changes to one book land before the batch reads it.
         debounce = celery_app.conf.get("search_reindex_debounce_seconds", 0)
@@ -62,12 +69,26 @@ def publish(celery_app: Celery, messages: Sequence[OutboxMessage]) -> list[int]:
     the relay sends what failed). Returns the ids that went out."""
     sent = []
     for message in messages:
+        headers = message.headers or {}
+        # The work goes out under the request that recorded it (a relayed message too), and
+        # the publish signal stamps that request id on every task of the chain.
+        request_id = headers.get(log_context.REQUEST_ID_HEADER)
+        order_id = (message.payload or {}).get("order_id")
+        trace_token = tracing.attach(headers)
         try:
-            signature_for(celery_app, message).apply_async(retry=False)
+            with log_context.bound(request_id=request_id, order_id=order_id):
+                signature_for(celery_app, message).apply_async(retry=False, headers=headers)
         except Exception as exc:  # broker down or unreachable: the relay will resend
-            log.warning("outbox message %s not sent: %s", message.id, exc)
+            log.warning(
+                "outbox message %s not sent: %s",
+                message.id,
+                exc,
+                extra={"outbox_id": message.id, "request_id": request_id, "order_id": order_id},
+            )
             outbox.mark_failed(message.id, f"{type(exc).__name__}: {exc}")
             continue
+        finally:
+            tracing.detach(trace_token)
         sent.append(message.id)
     return sent
 

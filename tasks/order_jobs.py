@@ -3,6 +3,7 @@ the outbox relay. Each records its runs for GET /admin/jobs."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from celery import shared_task
@@ -15,6 +16,8 @@ from services.ops.jobs import record_run
 from services.orders import cart
 from services.orders import lifecycle as orders
 from tasks.chains import publish, send_recorded
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="tasks.maintenance.expire_carts")
@@ -51,4 +54,11 @@ def relay_outbox(self) -> int:
         db.session.commit()
         run.counts["due"] = len(due)
         run.counts["sent"] = len(sent)
+    if due:  # quiet when there was nothing to do (it runs every few seconds)
+        log.info(
+            "outbox relay sent %d of %d due message(s)",
+            len(sent),
+            len(due),
+            extra={"due": len(due), "sent": len(sent)},
+        )
     return len(sent)

@@ -15,6 +15,7 @@ from celery import shared_task
 
 from services.notifications.email import TransientEmailError
 from services.orders import lifecycle as orders
+from services.orders import outcomes
 from services.orders import placement as order_placement
 from services.orders.placement import Outcome, StepResult
 from tasks.chains import send_recorded
@@ -44,48 +45,62 @@ STEP_RETRY = {
 }
 
 
-def _carry_on(task, result: StepResult) -> str:
+def _carry_on(task, order_id: uuid.UUID, result: StepResult) -> str | dict:
     send_recorded(task.app, result.outbox_ids)
+    answer = outcomes.after_step(order_id, task.name.rsplit(".", 1)[-1], result)
     if result.outcome is Outcome.STOP:
         task.request.chain = None  # the flow ends here (rejected, declined, awaiting action)
-    return result.outcome.value
+        _keep_result(task, answer)
+    return answer
 
 
-def _run(task, step, order_id: str) -> str:
+def _keep_result(task, answer: dict) -> None:
+    """Steps ignore their results, except the one that stops a flow: its reason is kept in
+    the result backend (and shown by Flower) so a stopped order does not look like a plain
+    success."""
     try:
-        return _carry_on(task, step(uuid.UUID(order_id)))
+        task.backend.store_result(task.request.id, answer, "SUCCESS", request=task.request)
+    except Exception:  # the reason is in the logs and on the order; the result is a courtesy
+        log.warning("could not store the result of %s", task.name, exc_info=True)
+
+
+def _run(task, step, order_id: str) -> str | dict:
+    try:
+        return _carry_on(task, uuid.UUID(order_id), step(uuid.UUID(order_id)))
     except order_placement.OrderNotFound:
         log.warning("order %s does not exist; %s skipped", order_id, task.name)
         task.request.chain = None
-        return Outcome.STOP.value
+        answer = outcomes.stopped(None, "order_not_found")
+        _keep_result(task, answer)
+        return answer
 
 
 @shared_task(name="tasks.orders.reserve_stock", bind=True, **STEP_RETRY)
-def reserve_stock(self, order_id: str) -> str:
+def reserve_stock(self, order_id: str) -> str | dict:
     """Hold the order's stock, or reject the order."""
     return _run(self, order_placement.reserve_stock, order_id)
 
 
 @shared_task(name="tasks.payments.capture_payment", bind=True, **STEP_RETRY)
-def capture_payment(self, order_id: str) -> str:
+def capture_payment(self, order_id: str) -> str | dict:
     """Charge the order through the payment provider."""
     return _run(self, order_placement.capture_payment, order_id)
 
 
 @shared_task(name="tasks.orders.confirm_order", bind=True, **STEP_RETRY)
-def confirm_order(self, order_id: str) -> str:
+def confirm_order(self, order_id: str) -> str | dict:
     """Turn held stock into sold stock and confirm the order."""
     return _run(self, order_placement.confirm_order, order_id)
 
 
 @shared_task(name="tasks.orders.request_shipment", bind=True, **STEP_RETRY)
-def request_shipment(self, order_id: str) -> str:
+def request_shipment(self, order_id: str) -> str | dict:
     """Create the shipment request of a confirmed order."""
     return _run(self, order_placement.request_shipment, order_id)
 
 
 @shared_task(name="tasks.email.send_order_email", bind=True, **STEP_RETRY)
-def send_order_email(self, order_id: str, event: str) -> str:
+def send_order_email(self, order_id: str, event: str) -> str | dict:
     """Email the shopper about an order event (confirmed, rejected, payment_failed, ...)."""
     if event == "confirmed":
         step = functools.partial(

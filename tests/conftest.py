@@ -22,6 +22,8 @@ os.environ.update(
     CELERY_RESULT_BACKEND=TEST_REDIS_URL,
     SECRET_KEY="test-secret-key-not-for-production",
     LOG_LEVEL="WARNING",
+    # The diagnostic tasks (tasks.diagnostics.*) exist only where this is set.
+    ENABLE_DIAGNOSTIC_TASKS="true",
 )
 
 import pytest  # noqa: E402

@@ -61,7 +61,11 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(celery_config(app))
     celery_app.set_default()
-    import tasks  # noqa: F401  (registers every @shared_task on this app)
+    import tasks  # registers every @shared_task on this app
+    from workers import task_signals  # noqa: F401  (log context and metrics of every task)
+
+    if app.config.get("ENABLE_DIAGNOSTIC_TASKS"):
+        import tasks.diagnostics  # noqa: F401  (tests and debugging only, never production)
 
     app.extensions["celery"] = celery_app
     return celery_app

@@ -34,7 +34,9 @@ def _resource_modules():
         me,
         orders,
         promotions,
+        recommendations,
         reconciliation,
+        reviews,
         search,
     )
 
@@ -54,5 +56,7 @@ def _resource_modules():
         reconciliation,
         jobs,
         failed_tasks,
+        reviews,
+        recommendations,
         search,
     ]

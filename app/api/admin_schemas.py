@@ -23,6 +23,20 @@ class JobSchema(Schema):
     task = fields.String(allow_none=True)
     schedule = fields.String(allow_none=True, metadata={"description": "When beat runs it."})
     last_run = fields.Nested(JobRunSchema, allow_none=True)
+    last_success_at = fields.DateTime(allow_none=True)
+    next_run_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When beat sends it next (estimate)."}
+    )
+
+
+class JobDetailSchema(JobSchema):
+    runs = fields.List(fields.Nested(JobRunSchema), metadata={"description": "Last 20 runs."})
+
+
+class JobRunRequestedSchema(Schema):
+    job = fields.String()
+    task = fields.String()
+    task_id = fields.String()
 
 
 class JobsOverviewSchema(Schema):

@@ -14,6 +14,7 @@ from flask import Response, current_app, request
 
 from app.extensions import cache
 from services.catalog import cache as catalog_cache
+from services.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict
     entry = _cache_get(key) if key else None
     if entry is not None and _stock_stale(entry, stock_generation):
         entry = None
+    if key:
+        metrics.CACHE_REQUESTS.labels(namespace, "miss" if entry is None else "hit").inc()
     if entry is None:
         body = json.dumps(produce(), separators=(",", ":"), ensure_ascii=False)
         entry = {

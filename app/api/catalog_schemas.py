@@ -95,6 +95,11 @@ class BookDetailSchema(BookSchema):
     description = fields.String(allow_none=True)
     page_count = fields.Integer(allow_none=True)
     rating = fields.Nested(RatingSummarySchema)
+    rating_histogram = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": 'Ratings per star, "1" to "5"; adds up to ratings_count.'},
+    )
 
 
 class BookPageSchema(Schema):

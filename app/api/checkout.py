@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from app.api.cart import CART_TOKEN_HEADER
 from app.api.orders import OrderSchema
 from app.auth import current_user, login_required, require_user
+from services.observability import context as log_context
 from services.orders import cart as carts
 from services.orders import checkout, pricing
 from services.orders import lifecycle as orders
@@ -121,6 +122,7 @@ class Checkout(MethodView):
             request.headers.get("Idempotency-Key") or None,
             request.headers.get(CART_TOKEN_HEADER) or None,
         )
+        log_context.bind(order_id=str(placement.order.id))
         send_recorded(current_app.extensions["celery"], placement.outbox_ids)
         location = f"/api/v1/orders/{placement.order.id}"
         return orders.order_view(placement.order), 202, {"Location": location}

@@ -18,6 +18,7 @@ the default warehouse and one ``import`` ledger row whose delta is that stock's 
 from __future__ import annotations
 
 import csv
+import json
 import time
 import uuid
 from collections import Counter
@@ -323,7 +324,7 @@ class _BatchWriter:
                 (book_id, book.source_id, isbns.get(book.source_id), book.title,
                  book.description, book.language, book.publication_year, commerce.page_count,
                  commerce.price_cents, self.currency, book.cover_url, book.average_rating,
-                 book.ratings_count)
+                 *_rating_columns(book))
             )  # fmt: skip
             author_rows += [
                 (book_id, self.author_ids[name], position)
@@ -341,7 +342,8 @@ class _BatchWriter:
             )
         self._copy(
             "books (id, source_id, isbn13, title, description, language, publication_year,"
-            " page_count, price_cents, currency, cover_url, average_rating, ratings_count)",
+            " page_count, price_cents, currency, cover_url, average_rating, ratings_count,"
+            " imported_ratings, rating_histogram)",
             book_rows,
         )
         self._copy("book_authors (book_id, author_id, position)", author_rows)
@@ -358,6 +360,15 @@ class _BatchWriter:
         with driver.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def _rating_columns(book: SourceBook) -> tuple:
+    """(ratings_count, imported_ratings, rating_histogram): with a histogram, the count is its
+    sum, so that the summary shown adds up (the reviews task adds the shop's reviews)."""
+    if book.rating_histogram is None:
+        return book.ratings_count, None, None
+    histogram = json.dumps(book.rating_histogram)
+    return sum(book.rating_histogram.values()), histogram, histogram
 
 
 def _batches(books: Iterator[SourceBook], size: int) -> Iterator[list[SourceBook]]:

@@ -21,6 +21,7 @@ from services.pagination import (
     text_key,
     uuid_key,
 )
+from services.reviews import summary as rating_summary
 
 _BOOK_ID = SortKey(Book.id, parse=uuid_key)
 
@@ -107,7 +108,9 @@ def list_books(
 def get_book(book_id: uuid.UUID) -> dict:
     """An active book with its description, page count, availability and rating summary."""
     book = db.session.execute(
-        _active_books(Book.description, Book.page_count).where(Book.id == book_id)
+        _active_books(Book.description, Book.page_count, Book.rating_histogram).where(
+            Book.id == book_id
+        )
     ).first()
     if book is None:
         raise NotFound("No book with this id.")
@@ -116,6 +119,9 @@ def get_book(book_id: uuid.UUID) -> dict:
         description=book.description,
         page_count=book.page_count,
         rating={"average": book.average_rating, "count": book.ratings_count},
+        rating_histogram=rating_summary.histogram_of(
+            book.rating_histogram, book.average_rating, book.ratings_count
+        ),
     )
     return card
 

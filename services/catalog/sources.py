@@ -58,6 +58,8 @@ class SourceBook:
     cover_url: str | None = None
     average_rating: Decimal = Decimal("0")
     ratings_count: int = 0
+    # {"1": n, ..., "5": n} from ratings_1..ratings_5, None when the row has none.
+    rating_histogram: dict[str, int] | None = None
     description: str | None = None
     # Keys of the defects repaired on the way in (counted in the import summary).
     defects: frozenset[str] = frozenset()
@@ -191,9 +193,17 @@ def _book_from_row(
         cover_url=cover_url,
         average_rating=_parse_rating(row.get("average_rating")),
         ratings_count=max(_parse_int(row.get("ratings_count")) or 0, 0),
+        rating_histogram=_parse_histogram(row),
         description=description,
         defects=frozenset(defects),
     )
+
+
+def _parse_histogram(row: dict) -> dict[str, int] | None:
+    counts = {star: _parse_int(row.get(f"ratings_{star}")) for star in "12345"}
+    if any(count is None or count < 0 for count in counts.values()):
+        return None
+    return counts
 
 
 def _read_genres(path: Path) -> dict[int, tuple[str, ...]]:

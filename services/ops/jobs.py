@@ -17,14 +17,22 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from models import JobRun, JobStatus, db
+from services.errors import NotFound
+from services.observability import metrics
 
 # Older runs of a job beyond this many are deleted when a run finishes.
 KEEP_RUNS_PER_JOB = 500
 MAX_ERROR_LENGTH = 2000
+
+
+class JobNotFound(NotFound):
+    """No such scheduled job."""
+
+    error = "job_not_found"
 
 
 @dataclass
@@ -72,6 +80,7 @@ def recorded_job(job: str) -> Callable:
 
 
 def _finish(handle: RunHandle, status: str, error: str | None) -> None:
+    metrics.JOB_RUNS.labels(handle.job, str(status)).inc()
     with db.session_factory() as own:
         run = own.get(JobRun, handle.id)
         if run is None:  # the 'running' row was rolled back with an enclosing transaction
@@ -111,3 +120,26 @@ def overview(scheduled: Iterable[str], recent: int = 20) -> dict:
             select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id).limit(recent)
         ).all(),
     }
+
+
+def last_successes() -> dict[str, datetime]:
+    """Each job's last successful finish."""
+    return dict(
+        db.session.execute(
+            select(JobRun.job, func.max(JobRun.finished_at))
+            .where(JobRun.status == JobStatus.SUCCEEDED)
+            .group_by(JobRun.job)
+        ).all()
+    )
+
+
+def runs_of(job: str, limit: int = 20) -> list[JobRun]:
+    """The job's most recent runs, newest first (one busy job cannot hide another's)."""
+    return list(
+        db.session.scalars(
+            select(JobRun)
+            .where(JobRun.job == job)
+            .order_by(JobRun.started_at.desc(), JobRun.id)
+            .limit(limit)
+        )
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,8 @@ from services import outbox, payments, settings
 from services.errors import Conflict, InvalidInput
 from services.orders import cart as carts
 from services.orders import pricing, promotions
+
+log = logging.getLogger("bookstore.orders")
 
 # The placement chain's steps, in order (tasks/chains.py builds the chain from the same list).
 PLACEMENT_STEPS = (
@@ -168,4 +171,11 @@ def place_order(
     # A new order has neither payment nor shipment: say so, saving two lazy loads.
     set_committed_value(order, "payment", None)
     set_committed_value(order, "shipment", None)
+    log.info(
+        "order placed: %d line(s), %d %s",
+        len(order.lines),
+        order.total_cents,
+        order.currency,
+        extra={"order_id": str(order.id), "event": "order_placed"},
+    )
     return Placement(order, True, [message.id])

@@ -21,6 +21,7 @@ from services.orders.placement import (
     unlock_cart,
 )
 from services.pagination import newest_first
+from services.reviews import reviews
 
 WAITING = (OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT)
 EMAIL_TEMPLATES = {
@@ -135,6 +136,7 @@ def _withdraw(order: Order, reason: str) -> list[int]:
     skip_open_steps(order)
     order.status = OrderStatus.CANCELLED
     order.status_reason = reason
+    reviews.reverify_for_order(order)  # money back: the purchase no longer verifies a review
     return [email_later(order.id, "cancelled")]
 
 

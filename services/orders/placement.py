@@ -55,6 +55,8 @@ class Outcome(enum.StrEnum):
 class StepResult:
     outcome: Outcome
     outbox_ids: list[int] = field(default_factory=list)
+    # What an operator needs to know about a stop (logged once the step committed).
+    detail: dict = field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -172,7 +174,7 @@ def _reserve(order: Order, step: OrderStep, started: datetime) -> StepResult:
     except inventory.InsufficientStock as exc:
         _finish(step, StepStatus.FAILED, started, f"insufficient_stock: {exc.details}")
         email = fail_order(order, OrderStatus.REJECTED, "insufficient_stock", "rejected")
-        return StepResult(Outcome.STOP, [email])
+        return StepResult(Outcome.STOP, [email], {"short": exc.items})
     _finish(step, StepStatus.SUCCEEDED, started)
     return StepResult(Outcome.CONTINUE)
 

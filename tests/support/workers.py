@@ -23,6 +23,7 @@ class WorkerProcess:
         concurrency: int = 2,
         queues: tuple[str, ...] = QUEUES,
         env: dict[str, str] | None = None,
+        output: str | None = None,
     ) -> None:
         self.celery_app = celery_app
         self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@%h"
@@ -30,9 +31,12 @@ class WorkerProcess:
         # A test may run a worker on a private queue with its own settings (env overrides).
         self.queues = queues
         self.env = env or {}
+        # A file for the worker's stdout and stderr (its log lines), else the test's own.
+        self.output = output
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> None:
+        sink = open(self.output, "ab") if self.output else None  # noqa: SIM115
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -57,7 +61,11 @@ class WorkerProcess:
             cwd=ROOT,
             env={**os.environ, **self.env},
             start_new_session=True,
+            stdout=sink,
+            stderr=subprocess.STDOUT if sink else None,
         )
+        if sink:
+            sink.close()  # the worker holds its own copy
         deadline = time.monotonic() + timeout
         node = self.hostname.replace("%h", os.uname().nodename)
         while time.monotonic() < deadline:

@@ -84,7 +84,7 @@ def test_reconciliation_job_repairs_drift_and_shows_in_admin(app, worker, commit
     last = jobs["reconcile_stock"]["last_run"]
     assert last["status"] == "succeeded"
     assert last["counts"] == {"report_id": report_id, "rows_checked": 1, "drift_found": 1}
-    assert jobs["reconcile_stock"]["schedule"].startswith("<crontab: 0 2 * * *")
+    assert jobs["reconcile_stock"]["schedule"] == "daily at 02:00 UTC"
 
     # and a second run finds nothing
     second = reconcile_stock.apply_async().get(timeout=60)

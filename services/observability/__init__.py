@@ -1,0 +1,1 @@
+"""Operability: the log context (one correlation id across processes), log formats, metrics."""

@@ -1,0 +1,1 @@
+"""Recommendations: item-item neighbours built offline, read by the API and its cache."""

@@ -1,0 +1,1 @@
+"""Reviews of books by shoppers, and the rating summary they feed."""
