@@ -123,7 +123,7 @@ def serve(config: dict, started: float) -> int:
             name,
             shlex.join(command),
             # The worker writes its task and order metrics next to the API's (one host).
-            env=web_env if name in ("web", "worker") else env,
+            env=web_env if name in ("web", "worker", "payments") else env,
             cwd=str(settings.ROOT),
         )
     watcher = threading.Thread(
@@ -155,9 +155,20 @@ def processes(config: dict) -> dict[str, list[str]]:
         "worker": [
             *celery,
             "worker",
-            *["--queues", ",".join(QUEUES), "--events", "--without-mingle"],
+            *["--queues", ",".join(q for q in QUEUES if q != "payments")],
+            *["--events", "--without-mingle"],
             *["--concurrency", str(config["WORKER_CONCURRENCY"]), "--hostname", "bookstore@%h"],
             *["--loglevel", level],
+        ],
+        # Calls to the payment provider wait on the network: threads, not processes, and a
+        # database connection per thread (a payment step holds one across the call).
+        "payments": [
+            *["env", f"DATABASE_POOL_SIZE={config['PAYMENTS_CONCURRENCY']}"],
+            *celery,
+            "worker",
+            *["--queues", "payments", "--events", "--without-mingle"],
+            *["--pool", "threads", "--concurrency", str(config["PAYMENTS_CONCURRENCY"])],
+            *["--hostname", "payments@%h", "--loglevel", level],
         ],
         "beat": [
             *celery,

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from services import errors
 from services.inventory import stock as inventory
+from services.payments import events
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     inventory.InsufficientStock: 409,
     inventory.InvalidAdjustment: 409,
     inventory.ReservationNotHeld: 409,
+    # payments: a bad webhook signature is a 400 (Stripe retries non-2xx answers)
+    events.InvalidSignature: 400,
 }
 
 

@@ -188,6 +188,15 @@ def load() -> dict:
         "PAYMENT_PROVIDER": _env("PAYMENT_PROVIDER", "dummy"),
         # The dummy provider's "pm_card_visa_slow" takes this long (tests of crashes mid-step).
         "PAYMENT_DUMMY_SLOW_SECONDS": float(_env("PAYMENT_DUMMY_SLOW_SECONDS", "3")),
+        # --- Stripe (issue 9): PAYMENT_PROVIDER=stripe needs the key; the webhook endpoint
+        # verifies signatures with the secret. STRIPE_API_BASE points tests at localstripe.
+        "STRIPE_API_KEY": _env("STRIPE_API_KEY"),
+        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
+        "STRIPE_API_BASE": _env("STRIPE_API_BASE", "https://api.stripe.com"),
+        "STRIPE_TIMEOUT_SECONDS": float(_env("STRIPE_TIMEOUT_SECONDS", "10")),
+        "STRIPE_MAX_NETWORK_RETRIES": _env_int("STRIPE_MAX_NETWORK_RETRIES", 2),
+        # Threads of the payments worker (calls to the provider wait on the network).
+        "PAYMENTS_CONCURRENCY": _env_int("PAYMENTS_CONCURRENCY", 16),
         # The outbox relay re-sends recorded work unsent for at least this long.
         "OUTBOX_RELAY_AFTER_SECONDS": _env_int("OUTBOX_RELAY_AFTER_SECONDS", 5),
         # --- Operability (issue 12, h12) ---

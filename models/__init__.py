@@ -29,6 +29,7 @@ from models.orders import (
     StepStatus,
 )
 from models.outbox import OutboxMessage, ReindexRequest
+from models.payments import ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
 from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 from models.search import SearchDocument, SearchWord
@@ -62,11 +63,13 @@ __all__ = [
     "OrderStep",
     "OutboxMessage",
     "Payment",
+    "ProcessedPaymentEvent",
     "Promotion",
     "PromotionRedemption",
     "RecommendationBuild",
     "ReconciliationReport",
     "RefreshToken",
+    "Refund",
     "ReindexRequest",
     "ReservationStatus",
     "Review",

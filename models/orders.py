@@ -207,10 +207,11 @@ class Payment(TimestampMixin, Base):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('processing', 'requires_action', 'authorized', 'captured', 'declined', "
-            "'cancelled', 'refunded')",
+            "status IN ('pending', 'requires_action', 'authorized', 'captured', "
+            "'partially_refunded', 'refunded', 'voided', 'failed')",
             name="status_known",
         ),
+        CheckConstraint("refunded_cents BETWEEN 0 AND amount_cents", name="refund_bounded"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -223,7 +224,18 @@ class Payment(TimestampMixin, Base):
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     client_secret: Mapped[str | None] = mapped_column(String(255))
+    # Stripe's error code (card_declined, expired_card, ...) and decline code of a refusal.
     error: Mapped[str | None] = mapped_column(String(64))
+    decline_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    # The authorisation attempt (a retry with another card is the next one): idempotency keys.
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
+    refunded_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What the shopper sees of the card, and nothing else of it.
+    card_brand: Mapped[str | None] = mapped_column(String(32))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    # Stripe.js's next step when the card needs the shopper (3-D Secure).
+    next_action: Mapped[dict | None] = mapped_column(JSONB)
 
     order: Mapped[Order] = relationship(back_populates="payment")
 

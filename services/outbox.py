@@ -13,6 +13,10 @@ from services.observability import tracing
 
 ORDER_PLACED = "order_placed"
 ORDER_EMAIL = "order_email"
+# Payments (issue 9): a provider event to apply, and an order to resume after authentication.
+PAYMENT_EVENT = "payment_event"
+PAYMENT_RESUMED = "payment_resumed"
+PAYMENT_REFUND = "payment_refund"
 
 
 def record(kind: str, payload: dict) -> OutboxMessage:

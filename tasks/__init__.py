@@ -2,4 +2,13 @@
 
 ``tasks.diagnostics`` is imported only with ENABLE_DIAGNOSTIC_TASKS (see workers)."""
 
-from tasks import email, maintenance, order_jobs, orders, recommendations, reviews, search  # noqa: F401
+from tasks import (  # noqa: F401
+    email,
+    maintenance,
+    order_jobs,
+    orders,
+    payments,
+    recommendations,
+    reviews,
+    search,
+)

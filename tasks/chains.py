@@ -4,6 +4,10 @@
         -> group(send_order_email (email), request_shipment (orders), reindex_books (search))
 
 A step that ends the flow (rejected, declined, awaiting the customer) stops the chain itself.
+
+An order that waited for the shopper (3-D Secure) resumes when the provider says so:
+
+    handle_payment_event (payments) -> confirm_order (orders) -> group(...as above)
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ REINDEX_BOOKS = "tasks.search.reindex_books"
 # Reviews: a review changed -> the book's rating summary is recomputed (tasks/reviews.py).
 RATING_SUMMARY = "rating_summary"
 REFRESH_RATING_SUMMARY = "tasks.reviews.refresh_rating_summary"
+HANDLE_PAYMENT_EVENT = "tasks.payments.handle_payment_event"
+REFUND_PAYMENT = "tasks.payments.refund_payment"
 
 
 def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
@@ -41,6 +47,19 @@ def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
     return chain(
         step(RESERVE_STOCK),
         step(CAPTURE_PAYMENT),
+        step(CONFIRM_ORDER),
+        group(step(SEND_ORDER_EMAIL, "confirmed"), step(REQUEST_SHIPMENT), step(REINDEX_BOOKS)),
+        app=celery_app,
+    )
+
+
+def payment_resumed_chain(celery_app: Celery, order_id: str) -> Signature:
+    """The rest of the placement flow once the held payment is authorised."""
+
+    def step(name: str, *args) -> Signature:
+        return celery_app.signature(name, args=(order_id, *args), immutable=True)
+
+    return chain(
         step(CONFIRM_ORDER),
         group(step(SEND_ORDER_EMAIL, "confirmed"), step(REQUEST_SHIPMENT), step(REINDEX_BOOKS)),
         app=celery_app,
@@ -57,6 +76,12 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         )
     if message.kind == RATING_SUMMARY:
         return celery_app.signature(REFRESH_RATING_SUMMARY, args=(payload["book_id"],))
+    if message.kind == outbox.PAYMENT_RESUMED:
+        return payment_resumed_chain(celery_app, payload["order_id"])
+    if message.kind == outbox.PAYMENT_REFUND:
+        return celery_app.signature(REFUND_PAYMENT, args=(payload["refund_id"],), immutable=True)
+    if message.kind == outbox.PAYMENT_EVENT:
+        return celery_app.signature(HANDLE_PAYMENT_EVENT, args=(payload,), immutable=True)
     if message.kind == search_freshness.REINDEX_BOOKS:
         # The delay lets a burst of changes to one book land before the batch reads it.
         debounce = celery_app.conf.get("search_reindex_debounce_seconds", 0)

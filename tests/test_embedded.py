@@ -185,7 +185,8 @@ def test_make_run_serves_then_stops_everything_on_ctrl_c(var_dir):
             launcher,
             log_path,
             timeout=60,
-            accept=lambda body: b"@" in body,
+            # both workers: every queue but payments, and payments on threads
+            accept=lambda body: b"bookstore@" in body and b"payments@" in body,
         )
         descendants = psutil.Process(launcher.pid).children(recursive=True)
 

@@ -33,11 +33,13 @@ def _resource_modules():
         jobs,
         me,
         orders,
+        payments,
         promotions,
         recommendations,
         reconciliation,
         reviews,
         search,
+        webhooks,
     )
 
     return [
@@ -58,5 +60,7 @@ def _resource_modules():
         failed_tasks,
         reviews,
         recommendations,
+        webhooks,
+        payments,
         search,
     ]

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from app.auth import login_required, require_user, staff_required
 from services.orders import lifecycle as orders
+from services.payments.base import PAYMENT_STATUSES
 from tasks.chains import send_recorded
 
 blp = Blueprint("orders", __name__, description="Orders")
@@ -22,10 +23,33 @@ class OrderItemSchema(ma.Schema):
     line_total_cents = ma.fields.Integer()
 
 
+class CardSchema(ma.Schema):
+    brand = ma.fields.String(allow_none=True)
+    last4 = ma.fields.String(allow_none=True)
+
+
+class PaymentErrorSchema(ma.Schema):
+    code = ma.fields.String()
+    decline_code = ma.fields.String(allow_none=True)
+
+
 class PaymentSchema(ma.Schema):
-    status = ma.fields.String()
     provider = ma.fields.String(allow_none=True)
-    client_secret = ma.fields.String(allow_none=True)
+    status = ma.fields.String(validate=ma.validate.OneOf(PAYMENT_STATUSES))
+    amount_cents = ma.fields.Integer()
+    currency = ma.fields.String()
+    card = ma.fields.Nested(CardSchema, allow_none=True)
+    refunded_cents = ma.fields.Integer()
+    # Only while the shopper must act (3-D Secure): what Stripe.js needs.
+    client_secret = ma.fields.String()
+    next_action = ma.fields.Dict(allow_none=True)
+    error = ma.fields.Nested(PaymentErrorSchema)
+
+
+class StepErrorSchema(ma.Schema):
+    error = ma.fields.String()
+    message = ma.fields.String()
+    details = ma.fields.Dict()
 
 
 class ShipmentSchema(ma.Schema):
@@ -41,7 +65,7 @@ class TimelineEntrySchema(ma.Schema):
     attempts = ma.fields.Integer()
     started_at = ma.fields.DateTime(allow_none=True)
     finished_at = ma.fields.DateTime(allow_none=True)
-    error = ma.fields.String(allow_none=True)
+    error = ma.fields.Nested(StepErrorSchema, allow_none=True)
 
 
 class OrderSchema(ma.Schema):

@@ -99,7 +99,7 @@ def place_order(
         existing = _replay(user.id, idempotency_key, body_fingerprint)
         if existing is not None:
             return Placement(existing, False, [])
-    payments.check_payment_method(body["payment_method"])
+    payments.check_checkout(body)
     address = resolve_address(user, body)
     if guest_token:
         carts.merge_guest_cart(guest_token, user.id)

@@ -28,6 +28,8 @@ EMAIL_TEMPLATES = {
     "confirmed": "order_confirmed",
     "rejected": "order_rejected",
     "payment_failed": "order_payment_failed",
+    "payment_action_required": "order_payment_action_required",
+    "refunded": "order_refunded",  # event "refunded:<refund id>": one email per refund
     "cancelled": "order_cancelled",
     "shipped": "order_shipped",
 }
@@ -37,6 +39,12 @@ class OrderNotCancellable(Conflict):
     """This order can no longer be cancelled."""
 
     error = "order_not_cancellable"
+
+
+class OrderShipped(Conflict):
+    """The order has shipped: return it instead of cancelling."""
+
+    error = "order_shipped"
 
 
 class OrderNotShippable(Conflict):
@@ -72,7 +80,7 @@ def list_for(user_id: uuid.UUID, limit: int, cursor: str | None) -> tuple[list[O
 
 def order_view(order: Order) -> dict:
     """The SPEC order body."""
-    payment, shipment = order.payment, order.shipment
+    shipment = order.shipment
     return {
         "id": order.id,
         "status": order.status,
@@ -96,11 +104,7 @@ def order_view(order: Order) -> dict:
         "promo_code": order.promo_code,
         "shipping_address": order.shipping_address,
         "shipping_method": order.shipping_method,
-        "payment": {
-            "status": payment.status if payment else "pending",
-            "provider": payment.provider if payment else None,
-            "client_secret": payment.client_secret if payment else None,
-        },
+        "payment": payments.payment_view(order),
         "shipment": {
             "carrier": shipment.carrier if shipment else None,
             "tracking_number": shipment.tracking_number if shipment else None,
@@ -114,7 +118,7 @@ def order_view(order: Order) -> dict:
                 "attempts": step.attempts,
                 "started_at": step.started_at,
                 "finished_at": step.finished_at,
-                "error": step.error,
+                "error": payments.step_error_view(step.error),
             }
             for step in order.steps
         ],
@@ -147,6 +151,9 @@ def cancel(order_id: uuid.UUID, user: User, idempotency_key: str | None) -> tupl
     if order.status == OrderStatus.CANCELLED:
         db.session.commit()
         return order, []
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        db.session.rollback()
+        raise OrderShipped()
     if order.status not in (*WAITING, OrderStatus.CONFIRMED):
         db.session.rollback()
         raise OrderNotCancellable(f"An order that is {order.status} cannot be cancelled.")
@@ -267,6 +274,10 @@ def send_email(order_id: uuid.UUID, event: str) -> bool:
     context = email_context(order, user)
     db.session.commit()  # send_once wants a session without pending work
     notifications.send_once(
-        f"order:{order.id}:{event}", user.email, EMAIL_TEMPLATES[event], context, user_id=user.id
+        f"order:{order.id}:{event}",
+        user.email,
+        EMAIL_TEMPLATES[event.partition(":")[0]],
+        context,
+        user_id=user.id,
     )
     return True

@@ -71,6 +71,8 @@ def lock_order(order_id: uuid.UUID) -> Order:
             .where(Order.id == order_id)
             .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.payment))
             .with_for_update(of=Order)
+            # The locked read wins over rows this session loaded before the lock.
+            .execution_options(populate_existing=True)
         )
         .unique()
         .one_or_none()
@@ -152,7 +154,7 @@ def _record_failed_attempt(order_id, name, started, exc) -> None:
                 status=StepStatus.RUNNING,
                 attempts=OrderStep.attempts + 1,
                 started_at=started,
-                error=f"{type(exc).__name__}: {exc}"[:2000],
+                error=payments.step_error(type(exc).__name__, str(exc)[:1500]),
             )
         )
         db.session.commit()
@@ -172,7 +174,8 @@ def _reserve(order: Order, step: OrderStep, started: datetime) -> StepResult:
         with db.session.begin_nested():
             inventory.reserve(order.id, lines, order.payment_deadline)
     except inventory.InsufficientStock as exc:
-        _finish(step, StepStatus.FAILED, started, f"insufficient_stock: {exc.details}")
+        error = payments.step_error("insufficient_stock", exc.message, **exc.details)
+        _finish(step, StepStatus.FAILED, started, error)
         email = fail_order(order, OrderStatus.REJECTED, "insufficient_stock", "rejected")
         return StepResult(Outcome.STOP, [email], {"short": exc.items})
     _finish(step, StepStatus.SUCCEEDED, started)
@@ -191,27 +194,51 @@ def _capture(order: Order, step: OrderStep, started: datetime) -> StepResult:
         return StepResult(Outcome.CONTINUE if order.status == OrderStatus.PENDING else Outcome.STOP)
     if order.status != OrderStatus.PENDING:
         return StepResult(Outcome.STOP)
-    payment = payments.charge(order)
-    if payment.status == "captured":
+    payment = payments.authorize(order)
+    if payment.status in payments.HELD:
         _finish(step, StepStatus.SUCCEEDED, started)
         return StepResult(Outcome.CONTINUE)
-    if payment.status == "requires_action":
-        # Stock stays held until the payment deadline; a provider webhook finishes the order.
+    if payment.status == payments.PaymentStatus.REQUIRES_ACTION:
+        # Stock stays held until the payment deadline; a provider webhook (or the shopper's
+        # retry) finishes the order.
         order.status = OrderStatus.AWAITING_PAYMENT
+        order.status_reason = "requires_action"
         step.attempts += 1
         step.started_at = started
-        step.error = "requires_action: waiting for the customer to authenticate the payment"
-        return StepResult(Outcome.STOP)
-    _finish(step, StepStatus.FAILED, started, payment.error or "payment_declined")
-    inventory.release(order.id, reason="payment_failed")
-    email = fail_order(
-        order, OrderStatus.PAYMENT_FAILED, payment.error or "payment_declined", "payment_failed"
+        step.error = payments.step_error(
+            "requires_action", "Waiting for the shopper to authenticate the payment."
+        )
+        return StepResult(Outcome.STOP, [email_later(order.id, "payment_action_required")])
+    return StepResult(Outcome.STOP, [decline_payment(order, step, started)])
+
+
+def decline_payment(order: Order, step: OrderStep, started: datetime) -> int:
+    """The card was refused: the step fails with the provider's codes, stock is released,
+    the order is payment_failed. Returns the email's outbox id. Does not commit."""
+    payment = order.payment
+    _finish(
+        step,
+        StepStatus.FAILED,
+        started,
+        payments.step_error(
+            "payment_declined",
+            payment.error_message or "Your card was declined.",
+            code=payment.error,
+            decline_code=payment.decline_code,
+        ),
     )
-    return StepResult(Outcome.STOP, [email])
+    inventory.release(order.id, reason="payment_failed")
+    reason = (
+        "authentication_failed"
+        if payment.error == "payment_intent_authentication_failure"
+        else "payment_declined"
+    )
+    return fail_order(order, OrderStatus.PAYMENT_FAILED, reason, "payment_failed")
 
 
 def capture_payment(order_id: uuid.UUID) -> StepResult:
-    """Charge the order; a declined card releases the stock and fails the order."""
+    """Authorise the order's total (captured at confirmation); a declined card releases the
+    stock and fails the order."""
     result = run_step(order_id, "capture_payment", _capture)
     if result.outbox_ids:
         catalog_cache.stock_changed()
@@ -223,17 +250,29 @@ def _confirm(order: Order, step: OrderStep, started: datetime) -> StepResult:
         return StepResult(Outcome.CONTINUE if order.status in CONFIRMED_OR_LATER else Outcome.STOP)
     if order.status != OrderStatus.PENDING or order.payment is None:
         return StepResult(Outcome.STOP)
-    if order.payment.status != "captured":
+    if order.payment.status not in payments.HELD:
         return StepResult(Outcome.STOP)
+    sold = db.session.begin_nested()
     try:
-        with db.session.begin_nested():
-            inventory.commit(order.id)
+        inventory.commit(order.id)
     except inventory.ReservationNotHeld:
-        # The hold lapsed (deadline passed) before confirmation: give the money back.
+        sold.rollback()
+        # The hold lapsed (deadline passed) before confirmation: drop or give back the money.
         payments.settle_cancelled(order)
-        _finish(step, StepStatus.FAILED, started, "reservation_not_held")
+        _finish(
+            step,
+            StepStatus.FAILED,
+            started,
+            payments.step_error("reservation_not_held", "The stock hold lapsed."),
+        )
         email = fail_order(order, OrderStatus.CANCELLED, "reservation_expired", "cancelled")
         return StepResult(Outcome.STOP, [email])
+    payment = payments.capture(order)
+    if payment.status != payments.PaymentStatus.CAPTURED:
+        # The authorisation is gone (expired or cancelled at the provider): nothing was sold.
+        sold.rollback()
+        return StepResult(Outcome.STOP, [decline_payment(order, step, started)])
+    sold.commit()
     order.status = OrderStatus.CONFIRMED
     order.status_reason = None
     if order.cart_id is not None:

@@ -3,54 +3,90 @@
 from __future__ import annotations
 
 import enum
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
-class ProviderStatus(enum.StrEnum):
+class PaymentStatus(enum.StrEnum):
+    """``payment.status`` in the order body (and the payments table)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
     AUTHORIZED = "authorized"
     CAPTURED = "captured"
-    REQUIRES_ACTION = "requires_action"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    VOIDED = "voided"
+    FAILED = "failed"
+
+
+PAYMENT_STATUSES = tuple(status.value for status in PaymentStatus)
+
+
+class PaymentProviderUnavailable(ConnectionError):
+    """The provider did not answer (timeout, connection refused, 5xx, rate limited): retry."""
+
+
+@dataclass(frozen=True)
+class Decline:
+    """Why the provider refused: Stripe's error code, decline code and message."""
+
+    code: str
+    message: str
+    decline_code: str | None = None
+
+    def as_details(self) -> dict:
+        return {"code": self.code, "decline_code": self.decline_code}
 
 
 @dataclass(frozen=True)
 class ProviderResult:
-    status: ProviderStatus
-    provider_ref: str
+    """The provider's view of a payment after a call (a PaymentIntent for Stripe)."""
+
+    status: PaymentStatus
+    provider_ref: str | None
     client_secret: str | None = None
-    # Stable error id when declined (e.g. "payment_declined").
-    error: str | None = None
+    next_action: dict | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+    decline: Decline | None = None
+    amount_refunded: int = 0
+    metadata: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class WebhookEvent:
-    """A provider notification, reduced to what the order flow needs."""
+class Authorization:
+    """What an authorisation needs: the order, its attempt number and the money."""
 
-    event_id: str
-    provider_ref: str
-    status: ProviderStatus
+    order_id: str
+    order_number: str | None
+    attempt: int
+    amount_cents: int
+    currency: str
+    payment_method: str
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"order-{self.order_id}-authorize-{self.attempt}"
 
 
 class PaymentProvider(Protocol):
     name: str
 
-    def authorize(
-        self, order_id: uuid.UUID, amount_cents: int, currency: str, payment_method: str
-    ) -> ProviderResult:
-        """Hold the amount on the payment method. Idempotent per order."""
+    def known_payment_method(self, payment_method: str) -> bool:
+        """Whether checkout may accept this PaymentMethod id."""
 
-    def capture(self, provider_ref: str, amount_cents: int) -> ProviderResult:
+    def authorize(self, request: Authorization) -> ProviderResult:
+        """Hold the amount on the payment method (capture later). Idempotent per key."""
+
+    def capture(self, provider_ref: str, amount_cents: int, idempotency_key: str) -> ProviderResult:
         """Take the held amount."""
 
-    def cancel(self, provider_ref: str) -> ProviderResult:
+    def void(self, provider_ref: str, idempotency_key: str) -> ProviderResult:
         """Release a hold that was not captured."""
 
-    def refund(self, provider_ref: str, amount_cents: int) -> ProviderResult:
-        """Give back captured money."""
+    def refund(self, provider_ref: str, amount_cents: int, idempotency_key: str) -> ProviderResult:
+        """Give back (part of) captured money."""
 
-    def handle_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent | None:
-        """Verify and parse an asynchronous confirmation (customer action done, etc.)."""
+    def retrieve(self, provider_ref: str) -> ProviderResult:
+        """The payment's current state at the provider."""

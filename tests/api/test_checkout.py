@@ -146,7 +146,8 @@ def test_checkout_refuses_bad_input_with_error_ids(client, app):
     anonymous = client.post("/api/v1/checkout", json=checkout_body())
 
     assert empty.status_code == 422 and empty.get_json()["error"] == "cart_empty"
-    assert bad_card.status_code == 422 and bad_card.get_json()["error"] == "invalid_payment_method"
+    # A raw card number is refused as such: we never take card data.
+    assert bad_card.status_code == 422 and bad_card.get_json()["error"] == "card_data_refused"
     assert no_address.status_code == 422
     assert bad_method.status_code == 422
     assert bad_promo.status_code == 422 and bad_promo.get_json()["error"] == "promo_code_invalid"

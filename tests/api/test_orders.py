@@ -87,7 +87,7 @@ def test_staff_ship_and_deliver_a_confirmed_order(client, app):
     assert body["status"] == "shipped"
     assert body["shipment"]["carrier"] == "UPS" and body["shipment"]["tracking_number"] == "1Z999"
     assert not_cancellable.status_code == 409
-    assert not_cancellable.get_json()["error"] == "order_not_cancellable"
+    assert not_cancellable.get_json()["error"] == "order_shipped"
     assert delivered.get_json()["status"] == "delivered"
     assert [event["status"] for event in delivered.get_json()["shipment"]["events"]] == [
         "shipped",

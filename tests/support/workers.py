@@ -24,6 +24,7 @@ class WorkerProcess:
         queues: tuple[str, ...] = QUEUES,
         env: dict[str, str] | None = None,
         output: str | None = None,
+        pool: str = "prefork",
     ) -> None:
         self.celery_app = celery_app
         self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@%h"
@@ -33,6 +34,7 @@ class WorkerProcess:
         self.env = env or {}
         # A file for the worker's stdout and stderr (its log lines), else the test's own.
         self.output = output
+        self.pool = pool
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> None:
@@ -48,7 +50,7 @@ class WorkerProcess:
                 "--loglevel",
                 "WARNING",
                 "--pool",
-                "prefork",
+                self.pool,
                 "--concurrency",
                 str(self.concurrency),
                 "--queues",

@@ -78,7 +78,7 @@ def test_unpaid_orders_past_their_deadline_are_cancelled_and_release_stock(
     order = client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()
     assert expired == 1
     assert order["status"] == "cancelled" and order["status_reason"] == "payment_timeout"
-    assert order["payment"]["status"] == "cancelled"
+    assert order["payment"]["status"] == "voided"
     assert client.get(f"/api/v1/orders/{waiting_id}", headers=other).get_json()["status"] == (
         "awaiting_payment"
     )

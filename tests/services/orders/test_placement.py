@@ -89,7 +89,8 @@ def test_a_hold_that_lapsed_before_confirmation_cancels_and_refunds(client, app)
     order = db.session.get(Order, order_id)
     assert result.outcome is Outcome.STOP
     assert (order.status, order.status_reason) == ("cancelled", "reservation_expired")
-    assert order.payment.status == "refunded"
+    # Only authorised (capture comes with confirmation): the hold is dropped, nothing taken.
+    assert order.payment.status == "voided"
     assert _reasons(order_id) == ["reserve", "expire"]
 
 

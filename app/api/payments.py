@@ -1,0 +1,67 @@
+"""Order payments: staff refunds and the shopper's retry with another card."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.api.orders import OrderSchema
+from app.auth import login_required, require_user, staff_required
+from services.orders import lifecycle as orders
+from services.payments import refunds, retry
+from tasks.chains import send_recorded
+
+blp = Blueprint("payments", __name__, description="Order payments: refunds and retries")
+
+
+class RefundRequestSchema(ma.Schema):
+    amount_cents = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 255))
+    restock = ma.fields.Boolean(load_default=False)
+
+
+class RefundSchema(ma.Schema):
+    id = ma.fields.UUID()
+    order_id = ma.fields.UUID()
+    amount_cents = ma.fields.Integer()
+    reason = ma.fields.String()
+    restock = ma.fields.Boolean()
+    status = ma.fields.String(validate=ma.validate.OneOf(["pending", "succeeded", "failed"]))
+
+
+class PaymentRetrySchema(ma.Schema):
+    payment_method = ma.fields.String(required=True, validate=ma.validate.Length(1, 255))
+
+
+def _send(outbox_ids) -> None:
+    send_recorded(current_app.extensions["celery"], outbox_ids)
+
+
+@blp.route("/orders/<uuid:order_id>/refunds")
+class OrderRefunds(MethodView):
+    @staff_required
+    @blp.arguments(RefundRequestSchema)
+    @blp.response(202, RefundSchema)
+    @blp.alt_response(409, description="Not captured, or more than is left to refund")
+    def post(self, body, order_id):
+        """Staff: refund an order, in full (no amount) or in part; a task makes it."""
+        refund, outbox_ids = refunds.request_refund(
+            order_id, body["amount_cents"], body["reason"], body["restock"], require_user().id
+        )
+        _send(outbox_ids)
+        return refund
+
+
+@blp.route("/orders/<uuid:order_id>/payment")
+class OrderPaymentRetry(MethodView):
+    @login_required
+    @blp.arguments(PaymentRetrySchema)
+    @blp.response(202, OrderSchema)
+    @blp.alt_response(409, description="The order is not awaiting payment")
+    def post(self, body, order_id):
+        """Pay an order awaiting payment again, with another card."""
+        order, outbox_ids = retry.retry_payment(order_id, require_user(), body["payment_method"])
+        _send(outbox_ids)
+        return orders.order_view(order)
