@@ -30,4 +30,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
+    from services.analytics import capture
+
+    capture.install()  # domain events written with the changes they describe
     return app

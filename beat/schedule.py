@@ -42,6 +42,36 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 120.0,
         "options": {"queue": "email", "expires": 110},
     },
+    # --- shipping (h13) ---
+    # Webhooks are the fast path; this asks the carrier about shipments gone quiet.
+    "poll_stale_shipments": {
+        "task": "tasks.shipping.poll_stale_shipments",
+        "schedule": crontab(minute=15),
+        "options": {"queue": "shipping", "expires": 50 * 60},
+    },
+    # A no-op unless CARRIER_SIMULATION=on (then simulated shipments advance by webhooks).
+    "simulate_carrier": {
+        "task": "tasks.shipping.simulate_carrier",
+        "schedule": 15.0,
+        "options": {"queue": "shipping", "expires": 14},
+    },
+    # --- notifications (h13) ---
+    "back_in_stock": {
+        "task": "tasks.notifications.back_in_stock",
+        "schedule": 60.0,
+        "options": {"queue": "notifications", "expires": 55},
+    },
+    # --- analytics (h13) ---
+    "publish_events": {
+        "task": "tasks.analytics.publish_events",
+        "schedule": 5.0,
+        "options": {"queue": "analytics", "expires": 5},
+    },
+    "rollup_sales": {
+        "task": "tasks.analytics.rollup_sales",
+        "schedule": crontab(minute=5),
+        "options": {"queue": "analytics", "expires": 50 * 60},
+    },
     # --- reviews and recommendations (h10) ---
     "build_recommendations": {
         "task": "tasks.recommendations.build_recommendations",

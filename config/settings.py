@@ -199,6 +199,27 @@ def load() -> dict:
         "PAYMENTS_CONCURRENCY": _env_int("PAYMENTS_CONCURRENCY", 16),
         # The outbox relay re-sends recorded work unsent for at least this long.
         "OUTBOX_RELAY_AFTER_SECONDS": _env_int("OUTBOX_RELAY_AFTER_SECONDS", 5),
+        # --- Shipping and tracking (issue 13, h13) ---
+        # The carrier adapter that labels new shipments (see services/shipping/carriers.py).
+        "CARRIER": _env("CARRIER", "simulated"),
+        # on: the simulated carrier moves its shipments by signed webhooks to our endpoint.
+        "CARRIER_SIMULATION": _env_bool("CARRIER_SIMULATION", False),
+        "CARRIER_SIMULATION_STEP_SECONDS": _env_int("CARRIER_SIMULATION_STEP_SECONDS", 60),
+        "CARRIER_SIMULATION_EXCEPTION_PERCENT": _env_int("CARRIER_SIMULATION_EXCEPTION_PERCENT", 5),
+        "CARRIER_SIMULATION_WEBHOOK_URL": _env(
+            "CARRIER_SIMULATION_WEBHOOK_URL",
+            f"http://127.0.0.1:{_env_int('PORT', 8000)}/api/v1/webhooks/shipping/simulated",
+        ),
+        # The simulated carrier's HMAC secret; unset: derived from SECRET_KEY.
+        "CARRIER_SIMULATED_WEBHOOK_SECRET": _env("CARRIER_SIMULATED_WEBHOOK_SECRET"),
+        # A webhook signed longer ago than this is refused (replay window).
+        "CARRIER_WEBHOOK_TOLERANCE_SECONDS": _env_int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", 300),
+        # The http (EasyPost-style) carrier: API base, key and webhook secret (no defaults).
+        "CARRIER_API_BASE": _env("CARRIER_API_BASE"),
+        "CARRIER_API_KEY": _env("CARRIER_API_KEY"),
+        "CARRIER_WEBHOOK_SECRET": _env("CARRIER_WEBHOOK_SECRET"),
+        # Shipments with no carrier event for this long are polled (beat, hourly).
+        "TRACKING_STALE_HOURS": float(_env("TRACKING_STALE_HOURS", "24")),
         # --- Operability (issue 12, h12) ---
         # Registers tasks.diagnostics.* (echo, fail, flaky): tests and debugging only.
         "ENABLE_DIAGNOSTIC_TASKS": _env_bool("ENABLE_DIAGNOSTIC_TASKS", False),

@@ -2,10 +2,18 @@
 
 from models.accounts import Role, User
 from models.addresses import Address
+from models.analytics import DomainEvent, SalesDaily, SalesDailyBook
 from models.audit import AuditLog
 from models.catalog import Author, Book, BookAuthor, BookGenre, BookStatus, Genre
 from models.credentials import LinkPurpose, OneTimeToken, RefreshToken
 from models.db import Base, session
+from models.inbox import (
+    BackInStockRequest,
+    InAppNotification,
+    NotificationDelivery,
+    NotificationEvent,
+    UserPhone,
+)
 from models.inventory import (
     ReconciliationReport,
     ReservationStatus,
@@ -33,11 +41,13 @@ from models.payments import ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
 from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 from models.search import SearchDocument, SearchWord
+from models.shipping import ShipmentEvent
 
 __all__ = [
     "Address",
     "AuditLog",
     "Author",
+    "BackInStockRequest",
     "Base",
     "Book",
     "BookAuthor",
@@ -47,13 +57,17 @@ __all__ = [
     "Cart",
     "CartItem",
     "CartStatus",
+    "DomainEvent",
     "FailedTask",
     "FailedTaskStatus",
     "Genre",
+    "InAppNotification",
     "JobRun",
     "JobStatus",
     "LinkPurpose",
     "Notification",
+    "NotificationDelivery",
+    "NotificationEvent",
     "NotificationPreference",
     "NotificationStatus",
     "OneTimeToken",
@@ -75,14 +89,18 @@ __all__ = [
     "Review",
     "ReviewVote",
     "Role",
+    "SalesDaily",
+    "SalesDailyBook",
     "SearchDocument",
     "SearchWord",
     "Shipment",
+    "ShipmentEvent",
     "StepStatus",
     "Stock",
     "StockMovement",
     "StockReservation",
     "User",
+    "UserPhone",
     "Warehouse",
     "session",
 ]

@@ -57,4 +57,7 @@ class NotificationPreference(Base):
     )
     order_updates: Mapped[bool] = mapped_column(default=True, server_default="true")
     marketing: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # Per category and channel: {"order_updates": {"email": true, "in_app": true, ...}, ...};
+    # null: the defaults. order_updates/marketing above mirror the email channel.
+    channels: Mapped[dict | None] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -243,7 +243,17 @@ class Payment(TimestampMixin, Base):
 class Shipment(TimestampMixin, Base):
     __tablename__ = "shipments"
     __table_args__ = (
-        CheckConstraint("status IN ('requested', 'shipped', 'delivered')", name="status_known"),
+        CheckConstraint(
+            "status IN ('requested', 'label_created', 'shipped', 'in_transit', "
+            "'out_for_delivery', 'delivered', 'exception')",
+            name="status_known",
+        ),
+        # The stale-shipment poll scans shipments still on their way.
+        Index(
+            "ix_shipments_open_last_event",
+            "last_event_at",
+            postgresql_where=text("status <> 'delivered'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -254,5 +264,11 @@ class Shipment(TimestampMixin, Base):
     tracking_number: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default="requested")
     events: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    label_url: Mapped[str | None] = mapped_column(String(512))
+    # The carrier timestamp of the event that set ``status`` (older events do not move it).
+    status_at: Mapped[datetime | None]
+    # When we last heard anything about it (webhook, poll): the stale poll's clock.
+    last_event_at: Mapped[datetime | None]
+    estimated_delivery: Mapped[datetime | None]
 
     order: Mapped[Order] = relationship(back_populates="shipment")

@@ -13,6 +13,9 @@ from services.observability import tracing
 
 ORDER_PLACED = "order_placed"
 ORDER_EMAIL = "order_email"
+SHIPMENT_EVENTS = "shipment_events"  # apply a shipment's new carrier events
+STAFF_ALERT = "staff_alert"  # mail staff about a shipment exception
+NOTIFY = "notify"  # fan a notification event out to its channels
 # Payments (issue 9): a provider event to apply, and an order to resume after authentication.
 PAYMENT_EVENT = "payment_event"
 PAYMENT_RESUMED = "payment_resumed"

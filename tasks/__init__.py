@@ -3,12 +3,15 @@
 ``tasks.diagnostics`` is imported only with ENABLE_DIAGNOSTIC_TASKS (see workers)."""
 
 from tasks import (  # noqa: F401
+    analytics,
     email,
     maintenance,
+    notifications,
     order_jobs,
     orders,
     payments,
     recommendations,
     reviews,
     search,
+    shipping,
 )

@@ -33,6 +33,9 @@ CONFIRM_ORDER = "tasks.orders.confirm_order"
 SEND_ORDER_EMAIL = "tasks.email.send_order_email"
 REQUEST_SHIPMENT = "tasks.orders.request_shipment"
 REINDEX_BOOKS = "tasks.search.reindex_books"
+APPLY_SHIPMENT_EVENTS = "tasks.shipping.apply_shipment_events"
+MAIL_SHIPMENT_EXCEPTION = "tasks.email.mail_shipment_exception"
+DISPATCH_NOTIFICATION = "tasks.notifications.dispatch"
 # Reviews: a review changed -> the book's rating summary is recomputed (tasks/reviews.py).
 RATING_SUMMARY = "rating_summary"
 REFRESH_RATING_SUMMARY = "tasks.reviews.refresh_rating_summary"
@@ -73,6 +76,18 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
     if message.kind == outbox.ORDER_EMAIL:
         return celery_app.signature(
             SEND_ORDER_EMAIL, args=(payload["order_id"], payload["event"]), immutable=True
+        )
+    if message.kind == outbox.SHIPMENT_EVENTS:
+        return celery_app.signature(
+            APPLY_SHIPMENT_EVENTS, args=(payload["shipment_id"],), immutable=True
+        )
+    if message.kind == outbox.STAFF_ALERT:
+        return celery_app.signature(
+            MAIL_SHIPMENT_EXCEPTION, args=(payload["shipment_event_id"],), immutable=True
+        )
+    if message.kind == outbox.NOTIFY:
+        return celery_app.signature(
+            DISPATCH_NOTIFICATION, args=(payload["event_id"],), immutable=True
         )
     if message.kind == RATING_SUMMARY:
         return celery_app.signature(REFRESH_RATING_SUMMARY, args=(payload["book_id"],))

@@ -54,3 +54,14 @@ def enqueue(notification_ids) -> None:
             send_notification.delay(str(notification_id))
         except OperationalError as exc:
             log.warning("could not enqueue notification %s (relay will): %s", notification_id, exc)
+
+
+@shared_task(name="tasks.email.mail_shipment_exception", bind=True, max_retries=8)
+def mail_shipment_exception(self, shipment_event_id: int) -> int:
+    """Mail staff about a carrier exception (once per event and staff member)."""
+    from services.notifications import staff
+
+    try:
+        return staff.mail_shipment_exception(int(shipment_event_id))
+    except TransientEmailError as exc:
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

@@ -95,8 +95,14 @@ def confirm_order(self, order_id: str) -> str | dict:
 
 @shared_task(name="tasks.orders.request_shipment", bind=True, **STEP_RETRY)
 def request_shipment(self, order_id: str) -> str | dict:
-    """Create the shipment request of a confirmed order."""
-    return _run(self, order_placement.request_shipment, order_id)
+    """Create the shipment of a confirmed order with the configured carrier."""
+    from flask import current_app
+
+    from services.shipping import carriers
+
+    carrier = carriers.build(current_app.config["CARRIER"], current_app.config)
+    step = functools.partial(order_placement.request_shipment, carrier=carrier)
+    return _run(self, step, order_id)
 
 
 @shared_task(name="tasks.email.send_order_email", bind=True, **STEP_RETRY)

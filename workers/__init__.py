@@ -8,7 +8,17 @@ from kombu import Exchange, Queue
 
 from models import db
 
-QUEUES = ("orders", "payments", "email", "search", "maintenance", "default")
+QUEUES = (
+    "orders",
+    "payments",
+    "email",
+    "search",
+    "maintenance",
+    "default",
+    "shipping",  # carrier events, stale-shipment poll, simulated carrier (h13)
+    "notifications",  # notification dispatcher and channel deliveries (h13)
+    "analytics",  # domain events to the events exchange, sales roll-up (h13)
+)
 
 # Task module -> queue. A flow's steps live in the module named after their queue.
 TASK_ROUTES = {f"tasks.{name}.*": {"queue": name} for name in QUEUES if name != "default"}

@@ -37,8 +37,10 @@ def _resource_modules():
         promotions,
         recommendations,
         reconciliation,
+        reports,
         reviews,
         search,
+        shipping,
         webhooks,
     )
 
@@ -60,6 +62,8 @@ def _resource_modules():
         failed_tasks,
         reviews,
         recommendations,
+        shipping,
+        reports,
         webhooks,
         payments,
         search,

@@ -11,6 +11,12 @@ Password = fields.String(
 )
 
 
+def _unread(user) -> int:
+    from services.notifications.channels import unread_count
+
+    return unread_count(user.id)
+
+
 class UserSchema(Schema):
     id = fields.UUID(dump_only=True)
     email = fields.Email(dump_only=True)
@@ -19,6 +25,7 @@ class UserSchema(Schema):
     email_verified = fields.Function(lambda user: user.email_verified_at is not None)
     email_verified_at = fields.DateTime(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+    unread_notifications = fields.Function(_unread, dump_only=True)
 
 
 class ProfileUpdateSchema(Schema):
@@ -115,6 +122,38 @@ class NotificationListSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class ChannelPreferencesSchema(Schema):
+    email = fields.Boolean()
+    sms = fields.Boolean()
+    web_push = fields.Boolean()
+    in_app = fields.Boolean()
+
+
 class NotificationPreferencesSchema(Schema):
-    order_updates = fields.Boolean(required=True)
-    marketing = fields.Boolean(required=True)
+    """Per category and channel; a PUT may send only what changes."""
+
+    order_updates = fields.Nested(ChannelPreferencesSchema)
+    marketing = fields.Nested(ChannelPreferencesSchema)
+    back_in_stock = fields.Nested(ChannelPreferencesSchema)
+
+
+class InAppNotificationSchema(Schema):
+    id = fields.UUID()
+    event = fields.String()
+    title = fields.String()
+    body = fields.String()
+    link = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class InAppNotificationListSchema(Schema):
+    items = fields.List(fields.Nested(InAppNotificationSchema))
+    next_cursor = fields.String(allow_none=True)
+    unread = fields.Integer()
+
+
+class NotifyMeSchema(Schema):
+    book_id = fields.UUID()
+    in_stock = fields.Boolean()
+    subscribed = fields.Boolean()

@@ -59,6 +59,7 @@ class Register(MethodView):
             body["email"], body["password"], body["name"], _policy()
         )
         enqueue(notification_ids)
+        _send_welcome(user)
         return user
 
 
@@ -130,3 +131,13 @@ class PasswordResetConfirm(MethodView):
     def post(self, body):
         """Set a new password with the reset token; every session is logged out."""
         accounts.confirm_password_reset(body["token"], body["new_password"], _policy())
+
+
+def _send_welcome(user) -> None:
+    """The welcome notification was recorded with the account; send it now (the outbox
+    relay sends it later if the broker is down)."""
+    from services.accounts.users import welcome_key
+    from services.notifications.events import unsent_outbox_ids
+    from tasks.chains import send_recorded
+
+    send_recorded(current_app.extensions["celery"], unsent_outbox_ids(welcome_key(user.id)))

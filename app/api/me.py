@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import uuid
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from app.api.account_schemas import (
     AddressListSchema,
     AddressPatchSchema,
     AddressSchema,
+    InAppNotificationListSchema,
+    InAppNotificationSchema,
     NotificationListSchema,
     NotificationPageArgsSchema,
     NotificationPreferencesSchema,
+    NotifyMeSchema,
     ProfileUpdateSchema,
     UserSchema,
 )
 from app.auth import login_required, require_user
 from services.accounts import addresses
 from services.accounts import users as accounts
+from services.notifications import back_in_stock, channels, preferences, sms
 from services.notifications import delivery as notifications
 
 blp = Blueprint("me", __name__, description="The signed-in user.")
@@ -80,6 +86,34 @@ class Notifications(MethodView):
     decorators = [login_required]
 
     @blp.arguments(NotificationPageArgsSchema, location="query")
+    @blp.response(200, InAppNotificationListSchema)
+    def get(self, args):
+        """Your in-app notifications, newest first, with ``read_at`` and the unread count."""
+        user = require_user()
+        items, next_cursor = channels.inbox(user, args["limit"], args.get("cursor"))
+        return {
+            "items": items,
+            "next_cursor": next_cursor,
+            "unread": channels.unread_count(user.id),
+        }
+
+
+@blp.route("/me/notifications/<uuid:notification_id>/read")
+class NotificationRead(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, InAppNotificationSchema)
+    @blp.alt_response(404, description="notification_not_found")
+    def post(self, notification_id: uuid.UUID):
+        """Mark one of your notifications read."""
+        return channels.mark_read(require_user(), notification_id)
+
+
+@blp.route("/me/notifications/emails")
+class NotificationEmails(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(NotificationPageArgsSchema, location="query")
     @blp.response(200, NotificationListSchema)
     def get(self, args):
         """The emails sent (or being sent) to you, newest first, with their status."""
@@ -95,11 +129,58 @@ class NotificationPreferences(MethodView):
 
     @blp.response(200, NotificationPreferencesSchema)
     def get(self):
-        """Which non-essential emails you receive."""
-        return notifications.get_preferences(require_user())
+        """What you are told about, per category and channel."""
+        return preferences.get(require_user().id)
 
     @blp.arguments(NotificationPreferencesSchema)
     @blp.response(200, NotificationPreferencesSchema)
     def put(self, body):
-        """Choose which non-essential emails you receive (account emails always go)."""
-        return notifications.set_preferences(require_user(), body)
+        """Change what you are told about (only the categories and channels sent change;
+        account emails always go)."""
+        return preferences.update(require_user(), body)
+
+
+@blp.route("/books/<uuid:book_id>/notify-me")
+class NotifyMe(MethodView):
+    decorators = [login_required]
+
+    @blp.response(202, NotifyMeSchema)
+    @blp.alt_response(404, description="book_not_found")
+    def post(self, book_id: uuid.UUID):
+        """Tell me once when this book is back in stock."""
+        return back_in_stock.ask(require_user(), book_id)
+
+
+class PhoneSchema(Schema):
+    phone = fields.String(required=True, validate=validate.Length(max=40))
+
+
+class PhoneCodeSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(equal=6))
+
+
+class PhoneStatusSchema(Schema):
+    phone = fields.String(attribute="phone_e164")
+    verified = fields.Function(lambda phone: phone.verified_at is not None)
+
+
+@blp.route("/me/phone")
+class Phone(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PhoneSchema)
+    @blp.response(202, PhoneStatusSchema)
+    def put(self, body):
+        """Set your phone for SMS notifications; a 6-digit code is texted to it."""
+        return sms.start_verification(require_user(), body["phone"], current_app.config)
+
+
+@blp.route("/me/phone/verify")
+class PhoneVerify(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PhoneCodeSchema)
+    @blp.response(200, PhoneStatusSchema)
+    def post(self, body):
+        """Confirm your phone with the code texted to it."""
+        return sms.verify(require_user(), body["code"], current_app.config)

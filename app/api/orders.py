@@ -148,7 +148,9 @@ class OrderShip(MethodView):
     @blp.response(200, OrderSchema)
     def post(self, body, order_id):
         """Staff: mark a confirmed order shipped with its carrier and tracking number."""
-        order, outbox_ids = orders.ship(order_id, body["carrier"], body["tracking_number"])
+        order, outbox_ids = orders.ship(
+            order_id, body["carrier"], body["tracking_number"], actor_id=require_user().id
+        )
         _send(outbox_ids)
         return orders.order_view(order)
 
@@ -159,4 +161,4 @@ class OrderDeliver(MethodView):
     @blp.response(200, OrderSchema)
     def post(self, order_id):
         """Staff: mark a shipped order delivered."""
-        return orders.order_view(orders.deliver(order_id))
+        return orders.order_view(orders.deliver(order_id, actor_id=require_user().id))

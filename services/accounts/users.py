@@ -18,6 +18,7 @@ from models import LinkPurpose, Role, User, db
 from services.accounts import link_tokens, passwords, refresh_tokens
 from services.errors import Conflict, Unauthorized
 from services.notifications import delivery as notifications
+from services.notifications.events import notify
 from services.orders import cart
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,15 @@ def register(
         db.session.rollback()
         raise EmailTaken() from exc
     notification = _queue_verification(user, policy)
+    # The welcome (every channel) commits with the account: once per account.
+    notify("welcome", user.id, {}, welcome_key(user.id))
     db.session.commit()
     log.info("registered user %s", user.id)
     return user, [notification.id]
+
+
+def welcome_key(user_id: uuid.UUID) -> str:
+    return f"welcome:{user_id}"
 
 
 def create_user(email: str, password: str, name: str, role: str, min_length: int) -> User:

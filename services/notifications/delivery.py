@@ -29,7 +29,16 @@ log = logging.getLogger(__name__)
 
 # Account mail and operational staff alerts go out whatever the preferences say.
 ESSENTIAL_TEMPLATES = frozenset(
-    {"verify_email", "password_reset", "low_stock_alert", "stock_drift_alert"}
+    {
+        "verify_email",
+        "password_reset",
+        "low_stock_alert",
+        "stock_drift_alert",
+        "staff_shipment_exception",
+        # Sent through the dispatcher, which applies the per-channel preferences itself.
+        "welcome",
+        "back_in_stock",
+    }
 )
 # Template name prefix -> the preference that governs it; unknown prefixes count as order mail.
 PREFERENCE_BY_PREFIX = {

@@ -96,3 +96,25 @@ def _still_low_by_run(since: datetime) -> dict[str, list[dict]]:
             }
         )
     return dict(runs)
+
+
+def mail_shipment_exception(shipment_event_id: int) -> int:
+    """Mail every staff member about a carrier exception on a shipment, once per event."""
+    from services.shipping.tracking import exception_alert_context
+
+    found = exception_alert_context(shipment_event_id)
+    db.session.rollback()  # send_once commits; leave it no transaction of ours
+    if found is None:
+        return 0
+    context, stem = found
+    recipients = staff()
+    db.session.rollback()
+    for user in recipients:
+        notifications.send_once(
+            f"{stem}:{user.id}",
+            user.email,
+            "staff_shipment_exception",
+            {**context, "name": user.name},
+            user_id=user.id,
+        )
+    return len(recipients)

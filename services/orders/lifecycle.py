@@ -12,6 +12,7 @@ from services import payments
 from services.catalog import cache as catalog_cache
 from services.errors import Conflict
 from services.inventory import stock as inventory
+from services.ops import audit
 from services.orders import promotions
 from services.orders.placement import (
     OrderNotFound,
@@ -32,6 +33,9 @@ EMAIL_TEMPLATES = {
     "refunded": "order_refunded",  # event "refunded:<refund id>": one email per refund
     "cancelled": "order_cancelled",
     "shipped": "order_shipped",
+    "out_for_delivery": "order_out_for_delivery",
+    "delivered": "order_delivered",
+    "shipment_exception": "shipment_exception",
 }
 
 
@@ -187,7 +191,11 @@ def expire_unpaid(now: datetime, limit: int = 500) -> tuple[list[uuid.UUID], lis
     return expired, outbox_ids
 
 
-def ship(order_id: uuid.UUID, carrier: str, tracking_number: str) -> tuple[Order, list[int]]:
+def ship(
+    order_id: uuid.UUID, carrier: str, tracking_number: str, actor_id: uuid.UUID | None = None
+) -> tuple[Order, list[int]]:
+    """Staff's manual override: the order is shipped with this carrier and tracking number
+    (audited). Carrier events older than this moment no longer move the shipment."""
     order = lock_order(order_id)
     already = order.shipment and (order.shipment.carrier, order.shipment.tracking_number)
     if order.status == OrderStatus.SHIPPED and already == (carrier, tracking_number):
@@ -201,19 +209,43 @@ def ship(order_id: uuid.UUID, carrier: str, tracking_number: str) -> tuple[Order
         shipment = Shipment(order_id=order.id, events=[])
         db.session.add(shipment)
         order.shipment = shipment
+    before = {
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "status": shipment.status,
+        "order_status": str(order.status),
+    }
     shipment.carrier, shipment.tracking_number, shipment.status = (
         carrier,
         tracking_number,
         "shipped",
     )
-    shipment.events = [*shipment.events, {"status": "shipped", "at": _now().isoformat()}]
+    shipment.status_at = _now()
+    shipment.events = [
+        *shipment.events,
+        {"status": "shipped", "at": _now().isoformat(), "source": "staff"},
+    ]
     order.status = OrderStatus.SHIPPED
+    audit.record(
+        actor_id,
+        "order.ship",
+        "order",
+        order.id,
+        before,
+        {
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "status": "shipped",
+            "order_status": "shipped",
+        },
+    )
     outbox_ids = [email_later(order.id, "shipped")]
     db.session.commit()
     return order, outbox_ids
 
 
-def deliver(order_id: uuid.UUID) -> Order:
+def deliver(order_id: uuid.UUID, actor_id: uuid.UUID | None = None) -> Order:
+    """Staff's manual override: the shipped order is delivered (audited)."""
     order = lock_order(order_id)
     if order.status == OrderStatus.DELIVERED:
         db.session.commit()
@@ -221,12 +253,22 @@ def deliver(order_id: uuid.UUID) -> Order:
     if order.status != OrderStatus.SHIPPED:
         db.session.rollback()
         raise OrderNotDeliverable()
+    before = {"status": order.shipment.status, "order_status": str(order.status)}
     order.status = OrderStatus.DELIVERED
     order.shipment.status = "delivered"
+    order.shipment.status_at = _now()
     order.shipment.events = [
         *order.shipment.events,
-        {"status": "delivered", "at": _now().isoformat()},
+        {"status": "delivered", "at": _now().isoformat(), "source": "staff"},
     ]
+    audit.record(
+        actor_id,
+        "order.deliver",
+        "order",
+        order.id,
+        before,
+        {"status": "delivered", "order_status": "delivered"},
+    )
     db.session.commit()
     return order
 

@@ -314,9 +314,17 @@ def _create_shipment(order: Order) -> None:
         )
 
 
-def request_shipment(order_id: uuid.UUID) -> StepResult:
-    """Ask the warehouse to ship (a shipment row staff complete with carrier and tracking)."""
-    return run_step(order_id, "request_shipment", _after_confirmation(_create_shipment))
+def request_shipment(order_id: uuid.UUID, carrier=None) -> StepResult:
+    """Create the shipment with the carrier adapter (``services.shipping``): label and
+    tracking number, once per order. Without an adapter, a shipment row staff complete."""
+    if carrier is None:
+        return run_step(order_id, "request_shipment", _after_confirmation(_create_shipment))
+    from services.shipping.tracking import label_shipment
+
+    def _label(order: Order) -> None:
+        label_shipment(order, carrier)
+
+    return run_step(order_id, "request_shipment", _after_confirmation(_label))
 
 
 def _record_reindex(order: Order) -> None:

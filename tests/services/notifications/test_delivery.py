@@ -183,7 +183,7 @@ def test_my_notifications_lists_what_was_sent_to_me(client, app, file_config):
     notifications.deliver(queued(to=user.email, user=user).id, file_config)
     queued(to=other.email, user=other)
 
-    response = client.get("/api/v1/me/notifications", headers=auth_headers(app, user))
+    response = client.get("/api/v1/me/notifications/emails", headers=auth_headers(app, user))
 
     assert response.status_code == 200
     [item] = response.json["items"]
@@ -195,22 +195,35 @@ def test_notification_preferences_round_trip(client, app):
     from tests.factories import auth_headers
 
     headers = auth_headers(app, make_user())
-    assert client.get("/api/v1/me/notification-preferences", headers=headers).json == {
-        "order_updates": True,
-        "marketing": False,
-    }
+    defaults = client.get("/api/v1/me/notification-preferences", headers=headers).json
     put = client.put(
         "/api/v1/me/notification-preferences",
         headers=headers,
-        json={"order_updates": False, "marketing": True},
+        json={"order_updates": {"email": False}, "marketing": {"email": True, "in_app": False}},
     )
-    assert put.status_code == 200
-    assert client.get("/api/v1/me/notification-preferences", headers=headers).json == {
-        "order_updates": False,
-        "marketing": True,
-    }
+    after = client.get("/api/v1/me/notification-preferences", headers=headers).json
     bad = client.put("/api/v1/me/notification-preferences", headers=headers, json={"x": 1})
-    assert bad.status_code == 422
+    bad_channel = client.put(
+        "/api/v1/me/notification-preferences",
+        headers=headers,
+        json={"order_updates": {"pigeon": True}},
+    )
+
+    assert defaults == {
+        "order_updates": {"email": True, "sms": False, "web_push": False, "in_app": True},
+        "marketing": {"email": False, "sms": False, "web_push": False, "in_app": True},
+        "back_in_stock": {"email": True, "sms": False, "web_push": False, "in_app": True},
+    }
+    assert put.status_code == 200
+    assert after["order_updates"] == {
+        "email": False,
+        "sms": False,
+        "web_push": False,
+        "in_app": True,
+    }
+    assert after["marketing"] == {"email": True, "sms": False, "web_push": False, "in_app": False}
+    assert after["back_in_stock"] == defaults["back_in_stock"]
+    assert bad.status_code == 422 and bad_channel.status_code == 422
 
 
 def refused_smtp_config(app):
@@ -274,14 +287,14 @@ def test_my_notifications_are_paged_with_a_cursor(client, app, session):
     for _ in range(3):
         queued(to=user.email, user=user)
 
-    first = client.get("/api/v1/me/notifications?limit=2", headers=headers).json
+    first = client.get("/api/v1/me/notifications/emails?limit=2", headers=headers).json
     second = client.get(
-        f"/api/v1/me/notifications?limit=2&cursor={first['next_cursor']}", headers=headers
+        f"/api/v1/me/notifications/emails?limit=2&cursor={first['next_cursor']}", headers=headers
     ).json
 
     assert len(first["items"]) == 2 and first["next_cursor"]
     assert len(second["items"]) == 1 and second["next_cursor"] is None
     ids = [item["id"] for item in first["items"] + second["items"]]
     assert len(set(ids)) == 3
-    bad = client.get("/api/v1/me/notifications?cursor=garbage", headers=headers)
+    bad = client.get("/api/v1/me/notifications/emails?cursor=garbage", headers=headers)
     assert bad.status_code == 400 and bad.json["error"] == "invalid_cursor"

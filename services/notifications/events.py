@@ -1,0 +1,156 @@
+"""Events to tell users about, and the dispatcher fanning each one out to its channels.
+
+A producer calls ``notify()`` inside its own transaction (the event row and an outbox message
+commit with the change); ``tasks.notifications.dispatch(event_id)`` then calls ``fan_out()``,
+which writes one delivery row per channel (dedupe key ``<event key>:<channel>``: a retried
+dispatch adds nothing) and returns the queued ones for their channel tasks."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from models import NotificationDelivery, NotificationEvent, OutboxMessage, db
+from services import outbox
+from services.notifications import preferences
+from services.notifications.preferences import CHANNELS
+
+# Channels that exist but cannot deliver yet (no phone numbers, no push subscriptions).
+UNAVAILABLE_CHANNELS = {"sms": "no_verified_phone", "web_push": "no_push_subscription"}
+
+
+@dataclass(frozen=True)
+class EventKind:
+    category: str  # a preference category, or "account" (always e-mail and in-app)
+    template: str  # e-mail template
+    title: str  # in-app title (str.format with the context)
+    body: str
+    # For order events: the e-mail's dedupe key suffix shared with the order e-mails.
+    order_email: str | None = None
+
+
+EVENTS = {
+    "welcome": EventKind(
+        "account",
+        "welcome",
+        "Welcome to Bookstore",
+        "Hello {name}, your account is ready. Happy reading!",
+    ),
+    "order_shipped": EventKind(
+        "order_updates",
+        "order_shipped",
+        "Your order is on its way",
+        "Order {short_id} shipped with {carrier} ({tracking_number}).",
+        "shipped",
+    ),
+    "out_for_delivery": EventKind(
+        "order_updates",
+        "order_out_for_delivery",
+        "Out for delivery today",
+        "Order {short_id} is out for delivery.",
+        "out_for_delivery",
+    ),
+    "order_delivered": EventKind(
+        "order_updates",
+        "order_delivered",
+        "Delivered",
+        "Order {short_id} was delivered. Enjoy your books!",
+        "delivered",
+    ),
+    "shipment_exception": EventKind(
+        "order_updates",
+        "shipment_exception",
+        "A problem with your delivery",
+        "The carrier reported a problem with order {short_id}: {reason}",
+        "shipment_exception",
+    ),
+    "back_in_stock": EventKind(
+        "back_in_stock",
+        "back_in_stock",
+        "Back in stock",
+        "{title} is back in stock.",
+    ),
+}
+
+
+def notify(event: str, user_id: uuid.UUID, context: dict, dedupe_key: str) -> int | None:
+    """Record ``event`` for ``user_id`` once per ``dedupe_key`` in the caller's transaction.
+    Returns the outbox id to send after commit (None if it was already recorded)."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown notification event {event!r}")
+    event_id = db.session.execute(
+        insert(NotificationEvent)
+        .values(
+            id=uuid.uuid4(), event=event, user_id=user_id, context=context, dedupe_key=dedupe_key
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(NotificationEvent.id)
+    ).scalar()
+    if event_id is None:
+        return None
+    message = outbox.record(outbox.NOTIFY, {"event_id": str(event_id), "dedupe_key": dedupe_key})
+    db.session.flush()
+    return message.id
+
+
+def unsent_outbox_ids(dedupe_key: str) -> list[int]:
+    """The outbox messages of a recorded event not sent yet (for a caller that committed)."""
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.kind == outbox.NOTIFY,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.payload["dedupe_key"].astext == dedupe_key,
+            )
+        )
+    )
+
+
+def _channel_decision(event: NotificationEvent, channel: str) -> str | None:
+    """None if the channel should deliver, else why it is skipped."""
+    kind = EVENTS[event.event]
+    if kind.category == "account":
+        return None if channel in ("email", "in_app") else "not_for_account_mail"
+    if not preferences.wants(event.user_id, kind.category, channel):
+        return "preference_off"
+    if channel == "sms":
+        from services.notifications.sms import verified_phone
+
+        return None if verified_phone(event.user_id) else UNAVAILABLE_CHANNELS["sms"]
+    return UNAVAILABLE_CHANNELS.get(channel)
+
+
+def fan_out(event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """One delivery row per channel for the event. Idempotent. Commits. Returns the
+    (delivery id, channel) of queued deliveries not sent yet."""
+    event = db.session.get(NotificationEvent, event_id)
+    if event is None:
+        db.session.rollback()
+        return []
+    for channel in CHANNELS:
+        reason = _channel_decision(event, channel)
+        db.session.execute(
+            insert(NotificationDelivery)
+            .values(
+                id=uuid.uuid4(),
+                event_id=event.id,
+                user_id=event.user_id,
+                channel=channel,
+                dedupe_key=f"{event.dedupe_key}:{channel}",
+                status="queued" if reason is None else "skipped",
+                reason=reason,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+    event.dispatched_at = event.dispatched_at or datetime.now(UTC)
+    queued = db.session.execute(
+        select(NotificationDelivery.id, NotificationDelivery.channel).where(
+            NotificationDelivery.event_id == event.id, NotificationDelivery.status == "queued"
+        )
+    ).all()
+    db.session.commit()
+    return [tuple(row) for row in queued]

@@ -1,0 +1,65 @@
+"""Notification preferences per category and channel, with defaults (e-mail and in-app on;
+SMS and web push off until the user has a verified phone or a push subscription)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+from models import NotificationPreference, User, db
+from services.errors import InvalidInput
+
+CHANNELS = ("email", "sms", "web_push", "in_app")
+CATEGORIES = ("order_updates", "marketing", "back_in_stock")
+DEFAULTS = {
+    "order_updates": {"email": True, "sms": False, "web_push": False, "in_app": True},
+    "marketing": {"email": False, "sms": False, "web_push": False, "in_app": True},
+    "back_in_stock": {"email": True, "sms": False, "web_push": False, "in_app": True},
+}
+
+
+def _merged(stored: NotificationPreference | None) -> dict:
+    values = copy.deepcopy(DEFAULTS)
+    if stored is None:
+        return values
+    # The older flat flags govern e-mail (they are what the e-mail log checks).
+    values["order_updates"]["email"] = bool(stored.order_updates)
+    values["marketing"]["email"] = bool(stored.marketing)
+    for category, channels in (stored.channels or {}).items():
+        if category in values:
+            values[category].update(
+                {name: bool(on) for name, on in channels.items() if name in CHANNELS}
+            )
+    return values
+
+
+def get(user_id) -> dict:
+    return _merged(db.session.get(NotificationPreference, user_id))
+
+
+def wants(user_id, category: str, channel: str) -> bool:
+    return get(user_id).get(category, {}).get(channel, False)
+
+
+def update(user: User, values: Mapping) -> dict:
+    """Merge ``values`` ({category: {channel: bool}}) into the user's preferences. Commits."""
+    unknown = [
+        f"{category}.{channel}"
+        for category, channels in values.items()
+        for channel in (channels if isinstance(channels, Mapping) else {"?": None})
+        if category not in CATEGORIES or channel not in CHANNELS
+    ]
+    if unknown:
+        raise InvalidInput("Unknown category or channel.", fields=unknown)
+    stored = db.session.get(NotificationPreference, user.id, with_for_update=True)
+    if stored is None:
+        stored = NotificationPreference(user_id=user.id, order_updates=True, marketing=False)
+        db.session.add(stored)
+    merged = _merged(stored)
+    for category, channels in values.items():
+        merged[category].update({name: bool(on) for name, on in channels.items()})
+    stored.channels = merged
+    stored.order_updates = merged["order_updates"]["email"]
+    stored.marketing = merged["marketing"]["email"]
+    db.session.commit()
+    return merged

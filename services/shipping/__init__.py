@@ -1,0 +1,1 @@
+"""Shipping: carrier adapters, tracking events from webhooks and polls, the simulated carrier."""

@@ -1,0 +1,97 @@
+"""The SMS channel through Amazon SNS on moto's server: a phone validated and verified by a
+texted code, then an order notification texted once on the SMS channel."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from models import NotificationDelivery, NotificationEvent, db
+from services.notifications import channels, events
+from tests.factories import auth_headers, make_book, make_user
+
+
+def _texts():
+    """What moto's SNS sent (the peer runs in this process: read its state)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    return list(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values())
+
+
+@pytest.fixture
+def sns(app, aws, monkeypatch):
+    monkeypatch.setitem(app.config, "AWS_ENDPOINT_URL", aws)
+    return {**app.config, "AWS_ENDPOINT_URL": aws}
+
+
+def test_a_verified_phone_gets_the_sms_channel(client, app, sns):
+    user = make_user()
+    headers = auth_headers(app, user)
+
+    invalid = client.put("/api/v1/me/phone", json={"phone": "12"}, headers=headers)
+    started = client.put("/api/v1/me/phone", json={"phone": "(415) 555-2671"}, headers=headers)
+    [(phone, text)] = _texts()
+    code = re.search(r"\d{6}", text).group()
+    wrong = client.post("/api/v1/me/phone/verify", json={"code": "000000"}, headers=headers)
+    verified = client.post("/api/v1/me/phone/verify", json={"code": code}, headers=headers)
+    client.put(
+        "/api/v1/me/notification-preferences",
+        json={"back_in_stock": {"sms": True}},
+        headers=headers,
+    )
+    book = make_book("Texted")
+    key = f"back_in_stock:sms:{user.id}"
+    events.notify("back_in_stock", user.id, {"book_id": str(book.id), "title": "Texted"}, key)
+    db.session.commit()
+    event_id = db.session.scalar(
+        select(NotificationEvent.id).where(NotificationEvent.dedupe_key == key)
+    )
+    queued = dict((channel, delivery) for delivery, channel in events.fan_out(event_id))
+    first = channels.deliver(queued["sms"], sns)
+    again = channels.deliver(queued["sms"], sns)
+
+    assert invalid.status_code == 422 and invalid.get_json()["error"] == "invalid_phone"
+    assert started.status_code == 202 and started.get_json() == {
+        "phone": "+14155552671",
+        "verified": False,
+    }
+    assert phone == "+14155552671"
+    assert wrong.status_code == 409 and wrong.get_json()["error"] == "invalid_phone_code"
+    assert verified.get_json() == {"phone": "+14155552671", "verified": True}
+    assert set(queued) == {"email", "in_app", "sms"}
+    assert (first, again) == ("sent", "sent")
+    texts = _texts()
+    assert len(texts) == 2
+    assert texts[1][0] == "+14155552671" and "Texted is back in stock" in texts[1][1]
+    status = db.session.scalar(
+        select(NotificationDelivery.status).where(NotificationDelivery.id == queued["sms"])
+    )
+    assert status == "sent"
+
+
+def test_without_a_verified_phone_sms_is_skipped(client, app, sns):
+    user = make_user()
+    headers = auth_headers(app, user)
+    client.put(
+        "/api/v1/me/notification-preferences",
+        json={"back_in_stock": {"sms": True}},
+        headers=headers,
+    )
+    key = f"welcome-like:{user.id}"
+    events.notify("back_in_stock", user.id, {"title": "X"}, key)
+    db.session.commit()
+    event_id = db.session.scalar(
+        select(NotificationEvent.id).where(NotificationEvent.dedupe_key == key)
+    )
+    events.fan_out(event_id)
+
+    reason = db.session.scalar(
+        select(NotificationDelivery.reason).where(
+            NotificationDelivery.event_id == event_id, NotificationDelivery.channel == "sms"
+        )
+    )
+    assert reason == "no_verified_phone"
+    assert _texts() == []
