@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format bench import venv clean
+.PHONY: run test lint format bench import venv clean fuzz
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -27,6 +27,9 @@ format: venv
 
 bench: venv          ## benchmark; writes var/bench/report.md
 	$(BIN)/python -m tests.bench
+
+fuzz: venv           ## long schemathesis pass against a live app (make run first); FUZZ_URL, FUZZ_EXAMPLES
+	$(BIN)/python -m tests.fuzz_live --url $(or $(FUZZ_URL),http://127.0.0.1:8000) --examples $(or $(FUZZ_EXAMPLES),100)
 
 import: venv         ## (re)import the catalog into the configured database
 	$(BIN)/python run.py --import-only

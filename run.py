@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 
-from config import settings
+from config import secrets, settings
 from config.embedded import EmbeddedServices
 
 READY_TIMEOUT_SECONDS = 180.0
@@ -41,6 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     signal.signal(signal.SIGTERM, _raise_interrupt)  # clean stop before honcho takes over
     _become_subreaper()
+    try:
+        # Before the embedded URLs are exported (they would count as configured services).
+        secrets.resolve_secret(os.environ, settings.VAR_DIR)
+    except secrets.MissingSecret as exc:
+        say(f"ERROR: {exc}")
+        return 2
+    if not os.environ.get("SECRET_KEY"):
+        os.environ.setdefault("SECRET_KEY_FILE", str(settings.VAR_DIR / secrets.SECRET_FILE_NAME))
     services = EmbeddedServices()
     try:
         os.environ.update(services.start())
@@ -180,8 +188,18 @@ def processes(config: dict) -> dict[str, list[str]]:
             "flower",
             # (Flower parses its own options the tornado way: --name=value)
             *["--address=127.0.0.1", f"--port={config['FLOWER_PORT']}"],
+            *_flower_auth(),
         ],
     }
+
+
+def _flower_auth() -> list[str]:
+    """Flower's own basic auth from FLOWER_BASIC_AUTH=user:password; said aloud when unset."""
+    credentials = os.environ.get("FLOWER_BASIC_AUTH")
+    if credentials:
+        return [f"--basic-auth={credentials}"]
+    say("WARNING: Flower is open (no FLOWER_BASIC_AUTH=user:password): keep it on 127.0.0.1")
+    return []
 
 
 def _child_environment() -> dict[str, str]:

@@ -1,5 +1,11 @@
 """WSGI entry point: ``gunicorn wsgi:app``."""
 
-from app import create_app
+import sys
 
-app = create_app()
+from app import create_app
+from config.secrets import MissingSecret
+
+try:
+    app = create_app()
+except MissingSecret as exc:  # one line, no traceback: the operator knows what to set
+    sys.exit(str(exc))

@@ -30,7 +30,7 @@ def current_user() -> User | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("Send the access token as 'Authorization: Bearer <token>'.")
-        claims = decode_access_token(token.strip(), current_app.config["JWT_SECRET_KEY"])
+        claims = decode_access_token(token.strip(), current_app.config["ACCESS_TOKEN_KEYS"])
         user = db.session.get(User, uuid.UUID(claims["sub"]))
         if user is None or not user.is_active:
             raise InvalidToken()

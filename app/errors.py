@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from services import errors
+from services.accounts.throttle import TooManyAttempts
 from services.inventory import stock as inventory
 from services.payments import events
 
@@ -46,6 +47,8 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     inventory.InsufficientStock: 409,
     inventory.InvalidAdjustment: 409,
     inventory.ReservationNotHeld: 409,
+    # accounts
+    TooManyAttempts: 429,
     # payments: a bad webhook signature is a 400 (Stripe retries non-2xx answers)
     events.InvalidSignature: 400,
 }
@@ -105,6 +108,8 @@ def handle_domain_error(exc: errors.DomainError):
     status = status_for(exc)
     response = jsonify(error_body(status, exc.message, exc.error, exc.details or None))
     response.status_code = status
+    if getattr(exc, "retry_after", None):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -8,10 +8,12 @@ aggregated (prometheus_client's multiprocess mode)."""
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
 from flask import Flask, Response, g, request
+from flask_smorest import abort
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -52,6 +54,10 @@ def register_metrics(app: Flask) -> None:
 
     @app.get("/metrics", endpoint="metrics")
     def metrics():
+        token = app.config.get("METRICS_TOKEN")
+        sent = request.headers.get("Authorization", "")
+        if token and not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            abort(401, message="Send 'Authorization: Bearer $METRICS_TOKEN'.")
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             processes = CollectorRegistry()
             multiprocess.MultiProcessCollector(processes)

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from config import secrets
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BOOKSTORE_VAR_DIR", ROOT / "var"))
 
@@ -62,10 +64,20 @@ def limiter_storage_uri(redis_url: str) -> str:
 def load() -> dict:
     """Every setting, as a Flask config mapping. README lists each one."""
     redis_url = _env("REDIS_URL", embedded_redis_url(0))
-    secret_key = _env("SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
+    # No default secret: configured, or generated under var/ for the embedded default only.
+    secret_key = secrets.resolve_secret(os.environ, Path(_env("BOOKSTORE_VAR_DIR", str(VAR_DIR))))
+    previous_key = _env("SECRET_KEY_PREVIOUS")
     return {
         "SECRET_KEY": secret_key,
-        "JWT_SECRET_KEY": _env("JWT_SECRET_KEY", secret_key),
+        # Accepted for verification only, while tokens signed with it are still about.
+        "SECRET_KEY_PREVIOUS": previous_key,
+        **secrets.signing_keys(secret_key, previous_key),
+        # production: HSTS on every answer, and SECRET_KEY required.
+        "APP_ENV": _env("APP_ENV", "development"),
+        # Proxy hops in front of the API whose X-Forwarded-For/-Proto are trusted (0: none).
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+        # When set, GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
         "ACCESS_TOKEN_TTL_SECONDS": _env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
         "DATABASE_URL": _env("DATABASE_URL", embedded_database_url()),
         "DATABASE_POOL_SIZE": _env_int("DATABASE_POOL_SIZE", 5),
@@ -106,6 +118,9 @@ def load() -> dict:
             "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
         ),
         "JSON_SORT_KEYS": False,
+        # Request bodies larger than this are refused (413) before they are read; covers have
+        # their own limit (COVER_MAX_BYTES).
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         # Flask-Caching (catalog pages) rides on the same Redis.
         "CACHE_TYPE": "RedisCache",
         "CACHE_REDIS_URL": redis_url,
@@ -137,6 +152,13 @@ def load() -> dict:
         "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "10 per minute;100 per hour"),
         "RATE_LIMIT_REGISTER": _env("RATE_LIMIT_REGISTER", "5 per minute;50 per hour"),
         "RATE_LIMIT_PASSWORD_RESET": _env("RATE_LIMIT_PASSWORD_RESET", "5 per minute;20 per hour"),
+        # Per account, whatever the client address: this many failed logins within the window
+        # lock the account's logins (429) until the window ends; a success resets the count.
+        "LOGIN_FAILURE_LIMIT": _env_int("LOGIN_FAILURE_LIMIT", 10),
+        "LOGIN_FAILURE_WINDOW_SECONDS": _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
+        # Per recipient: account mails (password reset, verification) sent within the window.
+        "ACCOUNT_MAIL_LIMIT": _env_int("ACCOUNT_MAIL_LIMIT", 3),
+        "ACCOUNT_MAIL_WINDOW_SECONDS": _env_int("ACCOUNT_MAIL_WINDOW_SECONDS", 3600),
         # Review writes (post, change, withdraw) per user.
         "RATE_LIMIT_REVIEW_WRITES": _env("RATE_LIMIT_REVIEW_WRITES", "20 per hour"),
         # Email: file (writes .eml under EMAIL_FILE_DIR) | smtp | ses.
@@ -163,6 +185,9 @@ def load() -> dict:
         "S3_BUCKET": _env("S3_BUCKET", "bookstore-covers"),
         # Public base of cover URLs in S3 mode (a CDN); default: the bucket's own URL.
         "COVER_PUBLIC_BASE_URL": _env("COVER_PUBLIC_BASE_URL"),
+        # This API's external base URL: every absolute link it hands out starts with it (never
+        # with the request's Host header).
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", f"http://localhost:{_env_int('PORT', 8000)}"),
         # -- Launcher (run.py, `make run`) ---------------------------------------------------
         "PORT": _env_int("PORT", 8000),
         "FLOWER_PORT": _env_int("FLOWER_PORT", 5555),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, pre_load, validate
 
+from app.api.fields import Int
 from services.accounts.passwords import MAX_LENGTH
 
 Password = fields.String(
@@ -101,7 +102,7 @@ class AddressListSchema(Schema):
 
 
 class NotificationPageArgsSchema(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = Int(minimum=1, maximum=100, load_default=20)
     cursor = fields.String(validate=validate.Length(max=200))
 
 

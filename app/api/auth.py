@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -21,6 +22,7 @@ from app.auth import access_token_for
 from app.extensions import limiter
 from services.accounts import refresh_tokens
 from services.accounts import users as accounts
+from services.accounts.throttle import Throttle
 from tasks.email import enqueue
 
 blp = Blueprint("auth", __name__, description="Accounts and sessions.")
@@ -30,6 +32,21 @@ RATE_LIMITED = "Too many attempts from your address; wait a little and try again
 
 def _limit(setting: str):
     return limiter.limit(lambda: current_app.config[setting], error_message=RATE_LIMITED)
+
+
+def _throttle(kind: str) -> Throttle:
+    """The per-account counter ``login`` (failed logins) or ``account_mail`` (mails sent)."""
+    config = current_app.config
+    client = current_app.extensions.get("throttle_redis")
+    if client is None:
+        client = current_app.extensions["throttle_redis"] = redis.Redis.from_url(
+            config["REDIS_URL"]
+        )
+    if kind == "login":
+        limit, window = config["LOGIN_FAILURE_LIMIT"], config["LOGIN_FAILURE_WINDOW_SECONDS"]
+    else:
+        limit, window = config["ACCOUNT_MAIL_LIMIT"], config["ACCOUNT_MAIL_WINDOW_SECONDS"]
+    return Throttle(client, kind, limit, window)
 
 
 def _policy() -> accounts.AccountPolicy:
@@ -72,9 +89,16 @@ class Login(MethodView):
     @blp.alt_response(429, description="rate_limited")
     def post(self, body):
         """Exchange email and password for tokens; a guest cart sent as X-Cart-Token merges."""
-        user, refresh_token = accounts.login(
-            body["email"], body["password"], _policy(), request.headers.get(CART_TOKEN_HEADER)
-        )
+        failures = _throttle("login")
+        failures.check(body["email"])  # locked accounts answer 429 even to the right password
+        try:
+            user, refresh_token = accounts.login(
+                body["email"], body["password"], _policy(), request.headers.get(CART_TOKEN_HEADER)
+            )
+        except accounts.InvalidCredentials:
+            failures.hit(body["email"])
+            raise
+        failures.reset(body["email"])
         return _token_pair(user, refresh_token)
 
 
@@ -118,7 +142,8 @@ class PasswordReset(MethodView):
     @blp.alt_response(429, description="rate_limited")
     def post(self, body):
         """Email a reset link if the account exists (the answer never tells)."""
-        enqueue(accounts.request_password_reset(body["email"], _policy()))
+        if _throttle("account_mail").allow(body["email"]):  # else: quietly not sent again
+            enqueue(accounts.request_password_reset(body["email"], _policy()))
         return {"status": "accepted"}
 
 

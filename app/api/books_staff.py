@@ -11,10 +11,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.api.fields import Int
 from app.auth import require_user, staff_required
 from services.catalog import admin as catalog_admin
 from services.search import freshness as search_freshness
 from tasks.chains import send_recorded
+
+MAX_PRICE_CENTS = 10_000_000
 
 blp = Blueprint(
     "books_staff", __name__, description="Staff: manage the catalog (audited, cache-busting)."
@@ -26,11 +29,14 @@ class StaffBookInSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     description = fields.String(allow_none=True)
     language = fields.String(allow_none=True, validate=validate.Length(max=16))
-    publication_year = fields.Integer(allow_none=True, validate=validate.Range(-3000, 2100))
-    page_count = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100000))
-    price_cents = fields.Integer(
+    publication_year = Int(minimum=-3000, maximum=2100, allow_none=True)
+    page_count = Int(minimum=1, maximum=100000, allow_none=True)
+    # At most 100,000.00: an order's totals stay within their integer columns.
+    price_cents = Int(
+        minimum=0,
+        maximum=MAX_PRICE_CENTS,
+        range_error=f"The price must be 0 or more and at most {MAX_PRICE_CENTS} (minor units).",
         required=True,
-        validate=validate.Range(min=0, error="The price must be 0 or more (minor units)."),
     )
     currency = fields.String(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
     status = fields.String(

@@ -9,6 +9,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app.api.fields import Int
 from app.auth import current_user
 from models import db
 from services.orders import cart as carts
@@ -38,11 +39,11 @@ class CartSchema(ma.Schema):
 
 class AddItemSchema(ma.Schema):
     book_id = ma.fields.UUID(required=True)
-    quantity = ma.fields.Integer(load_default=1)
+    quantity = Int(load_default=1)
 
 
 class ChangeItemSchema(ma.Schema):
-    quantity = ma.fields.Integer(required=True)
+    quantity = Int(required=True)
 
 
 def _caller_id() -> uuid.UUID | None:

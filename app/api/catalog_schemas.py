@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from app.api.fields import Int
 from services.catalog.reads import BOOK_SORTS, DEFAULT_BOOK_SORT
 
 MAX_LIMIT = 100
@@ -16,9 +17,10 @@ class PageArgs(Schema):
         """``?genre=&cursor=`` (as forms send them) mean "not given"."""
         return {name: value for name, value in data.items() if value != ""}
 
-    limit = fields.Integer(
+    limit = Int(
+        minimum=1,
+        maximum=MAX_LIMIT,
         load_default=DEFAULT_LIMIT,
-        validate=validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": f"Items per page, 1 to {MAX_LIMIT}."},
     )
     cursor = fields.String(
@@ -36,8 +38,8 @@ class BookListArgs(PageArgs):
     language = fields.String(
         load_default=None, metadata={"description": "ISO 639-1 language code, e.g. `en`."}
     )
-    price_min = fields.Integer(load_default=None, validate=validate.Range(min=0))
-    price_max = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    price_min = Int(minimum=0, load_default=None)
+    price_max = Int(minimum=0, load_default=None)
     in_stock = fields.Boolean(load_default=None)
     sort = fields.String(
         load_default=DEFAULT_BOOK_SORT,

@@ -41,7 +41,7 @@ class Cover(MethodView):
     def post(self, body, book_id: uuid.UUID):
         """Get a URL to PUT the cover image to (send the given headers) (staff)."""
         return covers.start_upload(
-            require_user().id, book_id, body["content_type"], current_app.config, request.url_root
+            require_user().id, book_id, body["content_type"], current_app.config
         )
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api.fields import Int
+
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 
 
 class PageArgs(Schema):
-    limit = fields.Integer(
+    limit = Int(
+        minimum=1,
+        maximum=MAX_LIMIT,
         load_default=DEFAULT_LIMIT,
-        validate=validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": f"Items per page, 1 to {MAX_LIMIT}."},
     )
     cursor = fields.String(
@@ -53,20 +56,17 @@ WAREHOUSE_CODE = fields.String(
 
 
 class StockUpdateSchema(Schema):
-    on_hand = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000))
-    low_stock_threshold = fields.Integer(
-        load_default=None, validate=validate.Range(min=0, max=10_000_000)
-    )
+    on_hand = Int(minimum=0, maximum=10_000_000, required=True)
+    low_stock_threshold = Int(minimum=0, maximum=10_000_000, load_default=None)
     warehouse = WAREHOUSE_CODE
 
 
 class AdjustmentSchema(Schema):
-    delta = fields.Integer(
+    delta = Int(
+        minimum=-10_000_000,
+        maximum=10_000_000,
         required=True,
-        validate=[
-            validate.Range(min=-10_000_000, max=10_000_000),
-            validate.NoneOf([0], error="The delta must not be zero."),
-        ],
+        validate=validate.NoneOf([0], error="The delta must not be zero."),
     )
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     warehouse = WAREHOUSE_CODE

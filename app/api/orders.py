@@ -7,6 +7,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app.api.fields import Int
 from app.auth import login_required, require_user, staff_required
 from services.orders import lifecycle as orders
 from services.payments.base import PAYMENT_STATUSES
@@ -96,7 +97,7 @@ class OrderPageSchema(ma.Schema):
 
 
 class OrderListArgs(ma.Schema):
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+    limit = Int(minimum=1, maximum=100, load_default=20)
     cursor = ma.fields.String(load_default=None)
 
 

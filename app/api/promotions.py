@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app.api.fields import Int
 from app.auth import staff_required
 from models import db
 from services.orders import promotions
@@ -23,16 +24,12 @@ class PromotionSchema(ma.Schema):
     )
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=255))
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["percent", "fixed"]))
-    value = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
-    min_subtotal_cents = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    value = Int(minimum=1, required=True)
+    min_subtotal_cents = Int(minimum=0, load_default=0)
     starts_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
     ends_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
-    max_redemptions = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=ma.validate.Range(min=1)
-    )
-    per_user_limit = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=ma.validate.Range(min=1)
-    )
+    max_redemptions = Int(minimum=1, load_default=None, allow_none=True)
+    per_user_limit = Int(minimum=1, load_default=None, allow_none=True)
     active = ma.fields.Boolean(load_default=True)
     redemptions = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
@@ -44,7 +41,7 @@ class PromotionPatchSchema(PromotionSchema):
 
 
 class PromotionListArgs(ma.Schema):
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+    limit = Int(minimum=1, maximum=100, load_default=20)
     cursor = ma.fields.String(load_default=None)
 
 

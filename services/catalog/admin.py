@@ -174,7 +174,14 @@ def create_author(actor_id: uuid.UUID, name: str) -> Author:
 
 def _apply(book: Book, values: Mapping) -> None:
     if "isbn13" in values:
-        book.isbn13 = normalise_isbn13(values["isbn13"]) if values["isbn13"] else None
+        isbn = normalise_isbn13(values["isbn13"]) if values["isbn13"] else None
+        # Checked before any lookup below can autoflush the duplicate into an IntegrityError
+        # (a unique index still guards the race; _flush_or_conflict maps it).
+        if isbn and db.session.scalar(
+            select(Book.id).where(Book.isbn13 == isbn, Book.id != book.id).limit(1)
+        ):
+            raise IsbnTaken()
+        book.isbn13 = isbn
     for field in BOOK_FIELDS:
         if field in values:
             setattr(book, field, values[field])

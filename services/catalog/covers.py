@@ -4,6 +4,7 @@ stored under COVER_DIR and served by the API."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Mapping
@@ -13,12 +14,19 @@ from pathlib import Path
 
 import jwt
 
+from services.accounts.tokens import verify_hs256
 from services.catalog import admin as catalog_admin
 from services.errors import DomainError, InvalidInput, NotFound
 
 CONTENT_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 UPLOAD_TOKEN_TYPE = "cover_upload"
 COVER_NAME = re.compile(r"^[0-9a-f-]{36}-[0-9a-f]{32}\.(jpg|png|webp)$")
+# What the first bytes of each allowed image type must be (its "magic number").
+MAGIC = {
+    "image/png": lambda data: data.startswith(b"\x89PNG\r\n\x1a\n"),
+    "image/jpeg": lambda data: data.startswith(b"\xff\xd8\xff"),
+    "image/webp": lambda data: data[:4] == b"RIFF" and data[8:12] == b"WEBP",
+}
 
 
 class InvalidUploadToken(DomainError):
@@ -36,7 +44,7 @@ class CoverUpload:
     upload_url: str
     method: str
     headers: dict
-    cover_url: str
+    cover_url: str | None
     expires_in: int
 
 
@@ -50,16 +58,16 @@ def check_content_type(content_type: str) -> str:
 
 
 def start_upload(
-    actor_id: uuid.UUID, book_id: uuid.UUID, content_type: str, config: Mapping, api_root: str
+    actor_id: uuid.UUID, book_id: uuid.UUID, content_type: str, config: Mapping
 ) -> CoverUpload:
-    """Where and how to PUT the image. ``api_root`` is this API's external base URL."""
+    """Where and how to PUT the image; links are built on PUBLIC_BASE_URL (never on the
+    request's Host header)."""
     extension = check_content_type(content_type)
     catalog_admin.get_book(book_id)
-    name = f"{book_id}-{uuid.uuid4().hex}.{extension}"
     ttl = int(config["COVER_UPLOAD_TTL_SECONDS"])
     headers = {"Content-Type": content_type}
     if config["COVER_STORAGE"] == "s3":
-        key = f"covers/{name}"
+        key = f"covers/{book_id}-{uuid.uuid4().hex}.{extension}"
         url = _s3_client(config).generate_presigned_url(
             "put_object",
             Params={"Bucket": config["S3_BUCKET"], "Key": key, "ContentType": content_type},
@@ -73,44 +81,54 @@ def start_upload(
         {
             "typ": UPLOAD_TOKEN_TYPE,
             "book": str(book_id),
-            "name": name,
             "ct": content_type,
             "actor": str(actor_id),
             "exp": datetime.now(UTC) + timedelta(seconds=ttl),
         },
-        config["JWT_SECRET_KEY"],
+        config["COVER_UPLOAD_KEYS"][0],
         algorithm="HS256",
     )
-    root = api_root.rstrip("/")
+    root = config["PUBLIC_BASE_URL"].rstrip("/")
     upload_url = f"{root}/api/v1/books/{book_id}/cover/upload?token={token}"
-    return CoverUpload(upload_url, "PUT", headers, f"/api/v1/covers/{name}", ttl)
+    # The image's name comes from its bytes, so its URL is in the PUT's answer, not here.
+    return CoverUpload(upload_url, "PUT", headers, None, ttl)
 
 
 def store_local_upload(
     book_id: uuid.UUID, token: str, content_type: str, data: bytes, config: Mapping
 ):
     """Save an uploaded image (local storage) and point the book at it. Returns the book."""
-    try:
-        claims = jwt.decode(token or "", config["JWT_SECRET_KEY"], algorithms=["HS256"])
-    except jwt.PyJWTError as exc:
-        raise InvalidUploadToken() from exc
+    claims = verify_hs256(
+        token or "", config["COVER_UPLOAD_KEYS"], InvalidUploadToken, ["exp", "ct", "actor"]
+    )
     if claims.get("typ") != UPLOAD_TOKEN_TYPE or claims.get("book") != str(book_id):
         raise InvalidUploadToken()
-    if content_type != claims["ct"]:
-        raise InvalidInput(f"Send the image with 'Content-Type: {claims['ct']}'.")
+    declared = claims["ct"]
+    if declared not in CONTENT_TYPES:
+        raise InvalidUploadToken()
+    if content_type != declared:
+        raise InvalidInput(f"Send the image with 'Content-Type: {declared}'.")
     if not data:
         raise InvalidInput("The upload is empty.")
     if len(data) > int(config["COVER_MAX_BYTES"]):
         raise InvalidInput(f"Covers may be at most {config['COVER_MAX_BYTES']} bytes.")
-    directory = Path(config["COVER_DIR"])
+    if not MAGIC[declared](data):
+        raise InvalidInput(f"The upload is not a {declared} image.")
+    try:
+        actor = uuid.UUID(str(claims["actor"]))
+    except ValueError as exc:
+        raise InvalidUploadToken() from exc
+    # The name is made here, never taken from the client: book, content hash, known extension.
+    name = f"{book_id}-{hashlib.sha256(data).hexdigest()[:32]}.{CONTENT_TYPES[declared]}"
+    directory = Path(config["COVER_DIR"]).resolve()
+    target = (directory / name).resolve()
+    if target.parent != directory or not COVER_NAME.match(target.name):
+        raise InvalidInput("The cover could not be stored.")
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / claims["name"]
     partial = target.with_suffix(".partial")
     partial.write_bytes(data)
     partial.replace(target)
-    return catalog_admin.set_cover_url(
-        uuid.UUID(claims["actor"]), book_id, f"/api/v1/covers/{claims['name']}"
-    )
+    return catalog_admin.set_cover_url(actor, book_id, f"/api/v1/covers/{name}")
 
 
 def local_cover(name: str, config: Mapping) -> tuple[Path, str]:

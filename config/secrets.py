@@ -1,0 +1,85 @@
+"""The server secret: from SECRET_KEY (or SECRET_KEY_FILE), or generated once for the embedded
+default; and the per-purpose signing keys derived from it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+# Any of these set means the app talks to real services: a secret must then be configured.
+SERVICE_URL_SETTINGS = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "CELERY_RESULT_BACKEND",
+    "ELASTICSEARCH_URL",
+)
+SECRET_FILE_NAME = "secret_key"
+# Purposes of the keys derived from the secret; a token signed for one is never valid as another.
+ACCESS_TOKENS = "access-token"
+COVER_UPLOADS = "cover-upload"
+MIN_SECRET_LENGTH = 32
+
+
+class MissingSecret(RuntimeError):
+    """Real services are configured but no SECRET_KEY is: refuse to start."""
+
+
+def resolve_secret(environ: Mapping[str, str], var_dir: Path) -> str:
+    """SECRET_KEY, else the contents of SECRET_KEY_FILE, else (embedded default only) a random
+    secret generated once under ``var_dir`` with mode 0600."""
+    if environ.get("SECRET_KEY"):
+        return environ["SECRET_KEY"]
+    if environ.get("SECRET_KEY_FILE"):
+        return Path(environ["SECRET_KEY_FILE"]).read_text().strip()
+    configured = [name for name in SERVICE_URL_SETTINGS if environ.get(name)]
+    if configured or environ.get("APP_ENV", "").lower() == "production":
+        reason = ", ".join(configured) or "APP_ENV=production"
+        raise MissingSecret(
+            f"SECRET_KEY is not set but {reason} is: set SECRET_KEY to a random string of at "
+            f"least {MIN_SECRET_LENGTH} characters (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`)."
+        )
+    return local_secret(var_dir)
+
+
+def local_secret(var_dir: Path) -> str:
+    """The embedded default's secret: made on first use, readable by this user only."""
+    path = Path(var_dir) / SECRET_FILE_NAME
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def derive_key(secret: str, purpose: str) -> str:
+    """HMAC-SHA256(secret, purpose), hex: one independent key per purpose."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+def signing_keys(secret: str, previous: str | None) -> dict:
+    """Config entries for every purpose: ``<PURPOSE>_KEYS`` newest first (the previous secret's
+    key is accepted for verification only), and JWT_SECRET_KEY, the access-token signing key."""
+
+    def keys(purpose: str) -> list[str]:
+        return [derive_key(s, purpose) for s in (secret, previous) if s]
+
+    access = keys(ACCESS_TOKENS)
+    return {
+        "JWT_SECRET_KEY": access[0],
+        "ACCESS_TOKEN_KEYS": access,
+        "COVER_UPLOAD_KEYS": keys(COVER_UPLOADS),
+    }
