@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from flask import current_app
 from flask.views import MethodView
@@ -44,7 +45,7 @@ class Search(MethodView):
                 language=args["language"],
                 price_min=args["price_min"],
                 price_max=args["price_max"],
-                rating_min=args["rating_min"],
+                rating_min=None if args["rating_min"] is None else Decimal(str(args["rating_min"])),
                 in_stock=args["in_stock"],
             ),
             sort=args["sort"],

@@ -32,8 +32,10 @@ class SearchArgs(PageArgs):
     )
     price_min = fields.Integer(load_default=None, validate=validate.Range(min=0))
     price_max = fields.Integer(load_default=None, validate=validate.Range(min=0))
-    rating_min = fields.Decimal(
-        load_default=None, places=2, validate=validate.Range(min=0, max=5), as_string=False
+    rating_min = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, max=5),
+        metadata={"description": "Average rating at least this (0-5)."},
     )
     in_stock = fields.Boolean(load_default=None)
     sort = fields.String(
