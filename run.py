@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             say("catalog already seeded")
         build_recommendations_if_empty(config["DATABASE_URL"])
+        subprocess.call([*FLASK, "search", "reindex", "--if-empty"], cwd=settings.ROOT)
         return serve(config, started)
     except KeyboardInterrupt:
         say("interrupted")

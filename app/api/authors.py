@@ -10,6 +10,7 @@ from app.api.base import Blueprint, contract
 from app.api.catalog_http import CATALOG_HEADERS, catalog_response
 from app.api.catalog_schemas import AuthorDetailSchema, AuthorPageSchema, AuthorSearchArgs
 from services.catalog import reads as catalog
+from services.search.authors import search_authors
 
 blp = Blueprint("authors", __name__, description="Authors of the catalog.")
 
@@ -22,10 +23,12 @@ class Authors(MethodView):
     @contract(**CATALOG_HEADERS)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     def get(self, args):
-        """Authors by name; `q` keeps those whose name contains it (any case)."""
+        """Authors by name; with `q`, those whose name holds its words, most relevant first
+        (whole words before parts of words, then the most read; a typo is corrected)."""
+        search = search_authors if (args["q"] or "").strip() else catalog.search_authors
 
         def produce():
-            page = catalog.search_authors(
+            page = search(
                 args["q"],
                 limit=args["limit"],
                 cursor=args["cursor"],

@@ -14,6 +14,8 @@ from app.api.base import Blueprint, Schema, contract
 from app.api.fields import Int
 from app.auth import require_user, staff_required
 from services.catalog import admin as catalog_admin
+from services.search import freshness as search_freshness
+from tasks.chains import send_recorded
 
 MAX_PRICE_CENTS = 10_000_000
 
@@ -103,6 +105,7 @@ class StaffBooks(MethodView):
         book = catalog_admin.create_book(
             require_user().id, body, current_app.config["DEFAULT_CURRENCY"]
         )
+        _send_reindex()
         return catalog_admin.snapshot(book)
 
 
@@ -121,13 +124,17 @@ class StaffBookById(MethodView):
     )
     def patch(self, body, book_id: uuid.UUID):
         """Change a book: price, metadata, genres, authors (staff)."""
-        return catalog_admin.snapshot(catalog_admin.update_book(require_user().id, book_id, body))
+        book = catalog_admin.update_book(require_user().id, book_id, body)
+        _send_reindex()
+        return catalog_admin.snapshot(book)
 
     @blp.response(200, StaffBookSchema)
     @blp.alt_response(404, description="not_found")
     def delete(self, book_id: uuid.UUID):
         """Archive a book: it leaves browsing, orders keep it (staff)."""
-        return catalog_admin.snapshot(catalog_admin.archive_book(require_user().id, book_id))
+        book = catalog_admin.archive_book(require_user().id, book_id)
+        _send_reindex()
+        return catalog_admin.snapshot(book)
 
 
 @blp.route("/genres")
@@ -152,3 +159,8 @@ class StaffAuthors(MethodView):
     def post(self, body):
         """Add an author (staff)."""
         return catalog_admin.create_author(require_user().id, body["name"])
+
+
+def _send_reindex() -> None:
+    """After the commit: wake the search reindexer for what the change recorded."""
+    send_recorded(current_app.extensions["celery"], search_freshness.take_recorded())

@@ -14,6 +14,7 @@ from models import Author, Book, BookAuthor, BookGenre, BookStatus, Genre, Stock
 from services.catalog import cache as catalog_cache
 from services.errors import Conflict, InvalidInput, NotFound
 from services.ops import audit
+from services.search import freshness as search_freshness
 
 BOOK_FIELDS = (
     "title",
@@ -105,7 +106,7 @@ def create_book(actor_id: uuid.UUID, values: Mapping, default_currency: str = "U
     _flush_or_conflict()
     _add_default_stock(book)
     audit.record(actor_id, "create", "book", book.id, None, snapshot(book))
-    _commit_and_invalidate()
+    _commit_and_invalidate(book)
     return book
 
 
@@ -117,7 +118,7 @@ def update_book(actor_id: uuid.UUID, book_id: uuid.UUID, values: Mapping) -> Boo
     after = snapshot(book)
     if after != before:
         audit.record(actor_id, "update", "book", book.id, before, after)
-    _commit_and_invalidate()
+    _commit_and_invalidate(book)
     return book
 
 
@@ -128,7 +129,7 @@ def archive_book(actor_id: uuid.UUID, book_id: uuid.UUID) -> Book:
         before = snapshot(book)
         book.status = BookStatus.ARCHIVED
         audit.record(actor_id, "archive", "book", book.id, before, snapshot(book))
-    _commit_and_invalidate()
+    _commit_and_invalidate(book)
     return book
 
 
@@ -137,7 +138,7 @@ def set_cover_url(actor_id: uuid.UUID | None, book_id: uuid.UUID, cover_url: str
     before = snapshot(book)
     book.cover_url = cover_url
     audit.record(actor_id, "cover", "book", book.id, before, snapshot(book))
-    _commit_and_invalidate()
+    _commit_and_invalidate(book)
     return book
 
 
@@ -255,6 +256,8 @@ def _flush_or_conflict(error_class: type[Conflict] = IsbnTaken) -> None:
         raise error_class() from exc
 
 
-def _commit_and_invalidate() -> None:
+def _commit_and_invalidate(book: Book | None = None, reason: str = "staff") -> None:
+    if book is not None:
+        search_freshness.book_changed([book.id], reason)
     db.session.commit()
     catalog_cache.invalidate()

@@ -35,6 +35,7 @@ from models import (
     db,
 )
 from services.errors import Conflict, InvalidInput, NotFound
+from services.search import freshness as search_freshness
 
 
 class InsufficientStock(Conflict):
@@ -104,8 +105,13 @@ def _reservations(order_ids: Sequence[uuid.UUID], status: str | None = None):
 
 
 def _record(stock: Stock, reason: str, *, on_hand: int = 0, reserved: int = 0, **fields) -> None:
+    was_available = stock.available > 0
     stock.on_hand += on_hand
     stock.reserved += reserved
+    if (stock.available > 0) != was_available:
+        # Search filters and shows in/out of stock: the book's document must follow. (The
+        # order flow's reindex step applies it; otherwise the outbox relay wakes the reindexer.)
+        search_freshness.book_changed([stock.book_id], "stock", send_after_commit=False)
     db.session.add(
         StockMovement(
             book_id=stock.book_id,

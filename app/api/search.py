@@ -1,0 +1,123 @@
+"""Search: full-text book search with filters and facets, and as-you-type suggestions."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from app.api.catalog_http import catalog_response
+from app.api.search_schemas import (
+    SearchArgs,
+    SearchPageSchema,
+    SearchStatusSchema,
+    SuggestArgs,
+    SuggestionListSchema,
+)
+from app.auth import staff_required
+from services.search import consistency, engine
+from services.search.backend import SearchFilters, SearchRequest
+from services.search.elastic import SearchUnavailable
+
+blp = Blueprint("search", __name__, description="Full-text search of the catalog.")
+
+BACKEND_HEADER = "X-Search-Backend"
+
+
+@blp.route("/search")
+class Search(MethodView):
+    @blp.arguments(SearchArgs, location="query", unknown=RAISE)
+    @blp.response(200, SearchPageSchema)
+    @blp.alt_response(400, description="`invalid_cursor`: forged, or from another search.")
+    @blp.alt_response(422, description="`validation_error`: bad or unknown parameter.")
+    def get(self, args):
+        """Search books by words, with filters, facets, a sort and cursor pages."""
+        backend = _backend()
+        request = SearchRequest(
+            q=args["q"],
+            filters=SearchFilters(
+                genre=args["genre"],
+                author=args["author"],
+                language=args["language"],
+                price_min=args["price_min"],
+                price_max=args["price_max"],
+                rating_min=None if args["rating_min"] is None else Decimal(str(args["rating_min"])),
+                in_stock=args["in_stock"],
+            ),
+            sort=args["sort"],
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+
+        answered_by = [backend.name]
+
+        def produce():
+            result, answered_by[0] = engine.answer(backend, lambda b: b.search(request))
+            return SearchPageSchema().dump(result)
+
+        response = _respond(f"search.{backend.name}", args, produce)
+        response.headers[BACKEND_HEADER] = answered_by[0]
+        if answered_by[0] != backend.name:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+@blp.route("/search/suggest")
+class Suggest(MethodView):
+    @blp.arguments(SuggestArgs, location="query", unknown=RAISE)
+    @blp.response(200, SuggestionListSchema)
+    @blp.alt_response(422, description="`validation_error`: bad or unknown parameter.")
+    def get(self, args):
+        """Completions of what the shopper is typing: book titles and authors, at most 10."""
+        backend = _backend()
+        answered_by = [backend.name]
+
+        def produce():
+            items, answered_by[0] = engine.answer(
+                backend, lambda b: b.suggest(args["q"], args["limit"])
+            )
+            return SuggestionListSchema().dump({"items": items})
+
+        response = _respond(f"suggest.{backend.name}", args, produce)
+        response.headers[BACKEND_HEADER] = answered_by[0]
+        return response
+
+
+@blp.route("/admin/search")
+class SearchStatus(MethodView):
+    decorators = [staff_required]
+
+    @blp.response(200, SearchStatusSchema)
+    @blp.alt_response(403, description="`forbidden`: staff only.")
+    def get(self):
+        """The search index (staff): backend, documents vs active books, backlog and age."""
+        backend = _backend()
+        indexed = None
+        if backend.name == "elasticsearch":
+            try:
+                indexed = backend.count()
+            except SearchUnavailable:
+                indexed = None
+        status = consistency.status(backend.name, indexed)
+        status["reachable"] = backend.name == "postgres" or indexed is not None
+        return status
+
+
+def _respond(namespace: str, args: dict, produce):
+    """From the catalog cache (keyed by the catalog generation: any book change invalidates
+    it), unless SEARCH_CACHE is off."""
+    if current_app.config["SEARCH_CACHE"]:
+        return catalog_response(namespace, args, produce)
+    return current_app.response_class(
+        json.dumps(produce(), separators=(",", ":"), ensure_ascii=False),
+        mimetype="application/json",
+    )
+
+
+def _backend():
+    config = current_app.config
+    return engine.backend_for(config["SEARCH_BACKEND"], config["ELASTICSEARCH_URL"])

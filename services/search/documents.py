@@ -1,0 +1,113 @@
+"""The PostgreSQL search documents: built from the catalog tables in one statement, written
+only over an older version, and the vocabulary that typo correction picks words from."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# A goodbooks title carries its series: "Harry Potter and the ... (Harry Potter, #1)".
+SERIES_PATTERN = r"\(([^()]*?),? *#[^()]*\)\s*$"
+
+# One row per active book; `{where}` picks the books. Weights: title and authors A, series
+# and genres B, description C; english stemming over accent-folded text.
+_BUILD = """
+SELECT b.id AS book_id, b.updated_at AS version, b.title,
+       coalesce(au.names, '') AS authors, coalesce(au.ids, '{{}}') AS author_ids,
+       coalesce(ge.slugs, '{{}}') AS genres, b.description, b.language, b.publication_year,
+       b.price_cents, b.average_rating, b.ratings_count, b.sales_count,
+       coalesce(st.available, 0) > 0 AS in_stock,
+       setweight(to_tsvector('english', search_fold(b.title)), 'A')
+       || setweight(to_tsvector('english', search_fold(coalesce(au.names, ''))), 'A')
+       || setweight(to_tsvector('english', search_fold(
+              coalesce(substring(b.title from :series), '') || ' '
+              || replace(coalesce(array_to_string(ge.slugs, ' '), ''), '_', ' '))), 'B')
+       || setweight(to_tsvector('english', search_fold(coalesce(b.description, ''))), 'C')
+         AS document,
+       to_tsvector('simple', search_fold(b.title || ' ' || coalesce(au.names, '')))
+         AS prefixes,
+       now() AS indexed_at
+FROM books b
+LEFT JOIN LATERAL (
+    SELECT string_agg(a.name, ', ' ORDER BY ba.position, a.name) AS names,
+           array_agg(a.id ORDER BY ba.position, a.name) AS ids
+    FROM book_authors ba JOIN authors a ON a.id = ba.author_id
+    WHERE ba.book_id = b.id) au ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(g.slug ORDER BY bg.position, g.slug) AS slugs
+    FROM book_genres bg JOIN genres g ON g.id = bg.genre_id
+    WHERE bg.book_id = b.id) ge ON true
+LEFT JOIN LATERAL (
+    SELECT sum(s.on_hand - s.reserved) AS available FROM stock s WHERE s.book_id = b.id
+) st ON true
+WHERE b.status = 'active' {where}
+"""
+_COLUMNS = (
+    "book_id, version, title, authors, author_ids, genres, description, language, "
+    "publication_year, price_cents, average_rating, ratings_count, sales_count, in_stock, "
+    "document, prefixes, indexed_at"
+)
+_UPDATES = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:])
+
+# Only a build of the same or a newer version of the book replaces the stored one, so a late
+# write (a slow batch that read the book before a newer change) never undoes a newer one.
+_UPSERT = f"""
+INSERT INTO search_documents ({_COLUMNS})
+{_BUILD}
+ON CONFLICT (book_id) DO UPDATE SET {_UPDATES}
+WHERE search_documents.version <= excluded.version
+"""
+
+_WORDS = r"""
+SELECT w.word, count(DISTINCT d.book_id) AS books
+FROM search_documents d,
+     regexp_split_to_table(
+         search_fold(d.title || ' ' || d.authors || ' ' || coalesce(d.description, '')),
+         '[^[:alnum:]]+') AS w(word)
+WHERE length(w.word) BETWEEN 2 AND 40 {where}
+GROUP BY w.word
+"""
+
+
+def write_documents(session: Session, book_ids: Sequence[uuid.UUID]) -> tuple[int, int]:
+    """Rebuild the documents of these books: (written, removed). An archived or deleted book
+    loses its document; words new to the vocabulary are added. Idempotent."""
+    ids = list(book_ids)
+    if not ids:
+        return 0, 0
+    written = session.execute(
+        text(_UPSERT.format(where="AND b.id = ANY(:ids)")), {"ids": ids, "series": SERIES_PATTERN}
+    ).rowcount
+    removed = session.execute(
+        text(
+            "DELETE FROM search_documents d WHERE d.book_id = ANY(:ids) AND NOT EXISTS "
+            "(SELECT 1 FROM books b WHERE b.id = d.book_id AND b.status = 'active')"
+        ),
+        {"ids": ids},
+    ).rowcount
+    session.execute(
+        text(
+            "INSERT INTO search_words (word, books) "
+            + _WORDS.format(where="AND d.book_id = ANY(:ids)")
+            + " ON CONFLICT (word) DO NOTHING"
+        ),
+        {"ids": ids},
+    )
+    return written, removed
+
+
+def rebuild_all(session: Session) -> int:
+    """Every document and the whole vocabulary rebuilt from the catalog (the caller commits)."""
+    session.execute(text("DELETE FROM search_documents"))
+    written = session.execute(text(_UPSERT.format(where="")), {"series": SERIES_PATTERN}).rowcount
+    rebuild_vocabulary(session)
+    session.execute(text("ANALYZE search_documents"))
+    return written
+
+
+def rebuild_vocabulary(session: Session) -> None:
+    session.execute(text("DELETE FROM search_words"))
+    session.execute(text("INSERT INTO search_words (word, books) " + _WORDS.format(where="")))

@@ -1,0 +1,338 @@
+"""The PostgreSQL search backend: weighted tsvector matching over ``search_documents``, typo
+correction from the vocabulary, facet counts by SQL, keyset cursors, ts_headline highlights."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+
+from sqlalchemy import literal_column, select, text
+
+from models import Book, db
+from services.catalog.reads import CARD_COLUMNS, book_cards
+from services.pagination import CursorCodec, SortKey, SortOrder, decimal_key, int_key, uuid_key
+from services.search import spelling
+from services.search.backend import (
+    GENRE_FACET_SIZE,
+    PRICE_BANDS,
+    RATING_BUCKETS,
+    SUGGEST_LIMIT,
+    TOTAL_EXACT_UP_TO,
+    SearchFilters,
+    SearchRequest,
+    SearchResult,
+)
+from services.search.text import prefix_tsquery, words
+
+# ts_rank weights, in PostgreSQL's order {D, C, B, A}.
+WEIGHTS = "'{0.05, 0.2, 0.4, 1.0}'"
+# Books matching the words as typed rank above books found only through a correction.
+AS_TYPED_BONUS = 2
+PHRASE_BONUS = 0.5
+# did_you_mean: the typed words found fewer than this, and the correction this many times more.
+FEW_RESULTS = 5
+MANY_MORE = 3
+_MARK, _UNMARK = "\x02", "\x03"
+
+
+def _key(name: str, parse, descending: bool = True) -> SortKey:
+    return SortKey(literal_column(name), descending=descending, parse=parse)
+
+
+# Each sort: its keys, all in one direction (so "after the cursor" is one row comparison),
+# and the SQL type each cursor value is cast to.
+_SORTS: dict[str, tuple[SortOrder, tuple[str, ...]]] = {
+    "relevance": (
+        SortOrder(
+            (_key("score", decimal_key), _key("popularity", int_key), _key("book_id", uuid_key))
+        ),
+        ("numeric", "bigint", "uuid"),
+    ),
+    "bestselling": (
+        SortOrder(
+            (
+                _key("sales_count", int_key),
+                _key("ratings_count", int_key),
+                _key("book_id", uuid_key),
+            )
+        ),
+        ("int", "int", "uuid"),
+    ),
+    "rating": (
+        SortOrder(
+            (
+                _key("average_rating", decimal_key),
+                _key("ratings_count", int_key),
+                _key("book_id", uuid_key),
+            )
+        ),
+        ("numeric", "int", "uuid"),
+    ),
+    "price": (
+        SortOrder((_key("price_cents", int_key, False), _key("book_id", uuid_key, False))),
+        ("int", "uuid"),
+    ),
+    "-price": (
+        SortOrder((_key("price_cents", int_key), _key("book_id", uuid_key))),
+        ("int", "uuid"),
+    ),
+    "newest": (
+        SortOrder((_key("year", int_key), _key("book_id", uuid_key))),
+        ("int", "uuid"),
+    ),
+}
+
+
+# Filter conditions by the facet they belong to (a facet's counts leave its own out).
+def _conditions(filters: SearchFilters) -> dict[str, list[str]]:
+    by_facet: dict[str, list[str]] = {
+        "genres": [],
+        "languages": [],
+        "price": [],
+        "rating": [],
+        "other": [],
+    }
+    if filters.genre is not None:
+        by_facet["genres"].append("genres @> ARRAY[CAST(:f_genre AS varchar(64))]")
+    if filters.language is not None:
+        by_facet["languages"].append("language = :f_language")
+    if filters.price_min is not None:
+        by_facet["price"].append("price_cents >= :f_price_min")
+    if filters.price_max is not None:
+        by_facet["price"].append("price_cents <= :f_price_max")
+    if filters.rating_min is not None:
+        by_facet["rating"].append("average_rating >= :f_rating_min")
+    if filters.author is not None:
+        by_facet["other"].append("author_ids @> ARRAY[CAST(:f_author AS uuid)]")
+    if filters.in_stock is not None:
+        by_facet["other"].append("in_stock = :f_in_stock")
+    return by_facet
+
+
+def _where(by_facet: dict[str, list[str]], leave_out: str | None = None) -> str:
+    parts = [c for facet, conds in by_facet.items() if facet != leave_out for c in conds]
+    return " AND ".join(parts) or "true"
+
+
+def _filter_params(filters: SearchFilters) -> dict:
+    return {
+        "f_genre": filters.genre,
+        "f_language": filters.language,
+        "f_price_min": filters.price_min,
+        "f_price_max": filters.price_max,
+        "f_rating_min": filters.rating_min,
+        "f_author": filters.author,
+        "f_in_stock": filters.in_stock,
+    }
+
+
+class PostgresSearch:
+    name = "postgres"
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        terms = words(request.q)
+        order, casts = _SORTS[request.sort]
+        codec = CursorCodec(f"search.{request.sort}.{_digest(terms, request.filters)}")
+        after = codec.decode(order, request.cursor) if request.cursor else None
+        if not terms:
+            return SearchResult([], 0, True, _empty_facets(), None, None)
+        session = db.session
+        corrected = spelling.correct(session, terms)
+        params = {
+            "typed": " ".join(terms),
+            "fixed": " ".join(corrected),
+            **_filter_params(request.filters),
+        }
+        typed_q = "plainto_tsquery('english', :typed)"
+        if corrected != terms:
+            tsq = f"({typed_q} || plainto_tsquery('english', :fixed))"
+            phrase_text = ":fixed"
+        else:
+            tsq, phrase_text = typed_q, ":typed"
+        phrase = (
+            f"CASE WHEN document @@ phraseto_tsquery('english', {phrase_text})"
+            f" THEN {PHRASE_BONUS} ELSE 0 END"
+            if len(terms) > 1
+            else "0"
+        )
+        score = (
+            f"round((CASE WHEN document @@ {typed_q} THEN {AS_TYPED_BONUS} ELSE 0 END"
+            f" + ts_rank({WEIGHTS}, document, {tsq}) + {phrase})::numeric, 2)"
+        )
+        by_facet = _conditions(request.filters)
+        keys = [key.attribute for key in order.keys]
+        seek = ""
+        if after is not None:
+            bounds = ", ".join(f"CAST(:c{i} AS {cast})" for i, cast in enumerate(casts))
+            comparison = "<" if order.keys[0].descending else ">"
+            seek = f"WHERE ({', '.join(keys)}) {comparison} ({bounds})"
+            params.update({f"c{i}": value for i, value in enumerate(after)})
+        direction = "DESC" if order.keys[0].descending else "ASC"
+        page_sql = f"""
+            SELECT * FROM (
+                SELECT book_id, {score} AS score, ratings_count + sales_count AS popularity,
+                       sales_count, ratings_count, average_rating, price_cents,
+                       coalesce(publication_year, -32768) AS year
+                FROM search_documents WHERE document @@ {tsq} AND {_where(by_facet)}
+            ) s {seek}
+            ORDER BY {", ".join(f"{k} {direction}" for k in keys)} LIMIT :page_size"""
+        rows = session.execute(text(page_sql), {**params, "page_size": request.limit + 1}).all()
+        more = len(rows) > request.limit
+        rows = rows[: request.limit]
+        next_cursor = codec.encode(order, order.values_of(rows[-1])) if more else None
+        total, facets = self._counts(tsq, by_facet, params)
+        items = self._items([row.book_id for row in rows], tsq, params)
+        return SearchResult(
+            items=items,
+            total=min(total, TOTAL_EXACT_UP_TO),
+            total_is_exact=total <= TOTAL_EXACT_UP_TO,
+            facets=facets,
+            next_cursor=next_cursor,
+            did_you_mean=self._did_you_mean(terms, corrected, params),
+        )
+
+    def _counts(self, tsq: str, by_facet: dict[str, list[str]], params: dict) -> tuple[int, dict]:
+        price_counts = ", ".join(
+            f"count(*) FILTER (WHERE price_cents >= {low}"
+            + (f" AND price_cents < {high})" if high is not None else ")")
+            for low, high in PRICE_BANDS
+        )
+        rating_counts = ", ".join(
+            f"count(*) FILTER (WHERE average_rating >= {low})" for low in RATING_BUCKETS
+        )
+        sql = f"""
+            WITH m AS MATERIALIZED (
+                SELECT genres, author_ids, language, price_cents, average_rating, in_stock
+                FROM search_documents WHERE document @@ {tsq})
+            SELECT
+              (SELECT count(*) FROM (SELECT 1 FROM m WHERE {_where(by_facet)}
+                                     LIMIT {TOTAL_EXACT_UP_TO + 1}) t) AS total,
+              (SELECT coalesce(json_agg(json_build_array(value, n) ORDER BY n DESC, value), '[]')
+                 FROM (SELECT g AS value, count(*) AS n FROM m, unnest(m.genres) AS g
+                       WHERE {_where(by_facet, "genres")} GROUP BY g
+                       ORDER BY n DESC, g LIMIT {GENRE_FACET_SIZE}) x) AS genres,
+              (SELECT coalesce(json_agg(json_build_array(value, n) ORDER BY n DESC, value), '[]')
+                 FROM (SELECT language AS value, count(*) AS n FROM m
+                       WHERE language IS NOT NULL AND {_where(by_facet, "languages")}
+                       GROUP BY language) x) AS languages,
+              (SELECT json_build_array({price_counts}) FROM m
+                 WHERE {_where(by_facet, "price")}) AS price,
+              (SELECT json_build_array({rating_counts}) FROM m
+                 WHERE {_where(by_facet, "rating")}) AS rating"""
+        row = db.session.execute(text(sql), params).one()
+        facets = {
+            "genres": [{"value": v, "count": n} for v, n in _json(row.genres)],
+            "languages": [{"value": v, "count": n} for v, n in _json(row.languages)],
+            "price": [
+                {"from_cents": low, "to_cents": high, "count": n}
+                for (low, high), n in zip(PRICE_BANDS, _json(row.price), strict=True)
+            ],
+            "rating": [
+                {"min": low, "count": n}
+                for low, n in zip(RATING_BUCKETS, _json(row.rating), strict=True)
+            ],
+        }
+        return row.total, facets
+
+    def _items(self, ids: list, tsq: str, params: dict) -> list[dict]:
+        if not ids:
+            return []
+        found = db.session.execute(select(*CARD_COLUMNS).where(Book.id.in_(ids))).all()
+        by_id = {card["id"]: card for card in book_cards(found)}
+        marks = f"StartSel={_MARK}, StopSel={_UNMARK}"
+        lines = db.session.execute(
+            text(
+                f"SELECT book_id,"
+                f" ts_headline('english', title, {tsq}, 'HighlightAll=true, {marks}') AS title,"
+                f" CASE WHEN description IS NOT NULL THEN ts_headline('english',"
+                f" description, {tsq}, 'MaxWords=30, MinWords=12, {marks}') END AS description"
+                " FROM search_documents WHERE book_id = ANY(:ids)"
+            ),
+            {**params, "ids": ids},
+        ).all()
+        highlights = {line.book_id: _highlight(line) for line in lines}
+        items = []
+        for book_id in ids:
+            card = by_id.get(book_id)
+            if card is None:
+                continue  # deleted between the two reads
+            if highlights.get(book_id):
+                card["highlight"] = highlights[book_id]
+            items.append(card)
+        return items
+
+    def _did_you_mean(self, terms: list[str], corrected: list[str], params: dict) -> str | None:
+        if corrected == terms:
+            return None
+        typed, fixed = db.session.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE document @@ plainto_tsquery('english', :typed)),"
+                " count(*) FILTER (WHERE document @@ plainto_tsquery('english', :fixed))"
+                " FROM search_documents WHERE document @@"
+                " (plainto_tsquery('english', :typed) || plainto_tsquery('english', :fixed))"
+            ),
+            params,
+        ).one()
+        if typed < FEW_RESULTS and fixed >= MANY_MORE * max(typed, 1):
+            return " ".join(corrected)
+        return None
+
+    def suggest(self, prefix: str, limit: int = SUGGEST_LIMIT) -> list[dict]:
+        terms = words(prefix)
+        if not terms:
+            return []
+        params = {"tsq": prefix_tsquery(terms), "limit": limit}
+        books = db.session.execute(
+            text(
+                "SELECT book_id AS id, title AS text, ratings_count + sales_count AS popularity"
+                " FROM search_documents WHERE prefixes @@ to_tsquery('simple', :tsq)"
+                " ORDER BY popularity DESC, book_id LIMIT :limit"
+            ),
+            params,
+        ).all()
+        # An author's books all hold the author's name among their prefixes: the GIN index
+        # finds them, and their popularity adds up to the author's.
+        authors = db.session.execute(
+            text(
+                "SELECT a.id, a.name AS text, sum(d.ratings_count + d.sales_count) AS popularity"
+                " FROM search_documents d CROSS JOIN unnest(d.author_ids) AS x(author_id)"
+                " JOIN authors a ON a.id = x.author_id"
+                " WHERE d.prefixes @@ to_tsquery('simple', :tsq)"
+                "   AND to_tsvector('simple', search_fold(a.name)) @@ to_tsquery('simple', :tsq)"
+                " GROUP BY a.id, a.name ORDER BY popularity DESC, a.name LIMIT :limit"
+            ),
+            params,
+        ).all()
+        merged = [("book", row) for row in books] + [("author", row) for row in authors]
+        merged.sort(key=lambda pair: -pair[1].popularity)
+        return [{"type": kind, "id": row.id, "text": row.text} for kind, row in merged[:limit]]
+
+
+def _highlight(line) -> dict:
+    marked = {}
+    for name in ("title", "description"):
+        value = getattr(line, name)
+        if value and _MARK in value:
+            escaped = html.escape(value, quote=False)
+            marked[name] = escaped.replace(_MARK, "<mark>").replace(_UNMARK, "</mark>")
+    return marked
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _digest(terms: list[str], filters: SearchFilters) -> str:
+    """Ties a cursor to its query and filters: a cursor from another search is refused."""
+    material = json.dumps([terms, [str(v) for v in vars(filters).values()]])
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def _empty_facets() -> dict:
+    return {
+        "genres": [],
+        "languages": [],
+        "price": [{"from_cents": lo, "to_cents": hi, "count": 0} for lo, hi in PRICE_BANDS],
+        "rating": [{"min": low, "count": 0} for low in RATING_BUCKETS],
+    }
