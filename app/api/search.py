@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from app.api.base import Blueprint
 from app.api.catalog_http import catalog_response
 from app.api.search_schemas import (
     SearchArgs,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, ValidationError, fields, validate, validates_schema
 
+from app.api.base import Schema
 from app.api.catalog_schemas import BookSchema, PageArgs
 from services.search.backend import SORTS, SUGGEST_LIMIT
 from services.search.text import MAX_QUERY_LENGTH

@@ -1,7 +1,7 @@
 """frontend contract: title sort key, order numbers, guest orders
 
 Revision ID: 0009
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-01 13:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from models.catalog import TITLE_SORT_SQL
 
 revision: str = "0009"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
