@@ -11,6 +11,7 @@ from app.api.cart import CART_TOKEN_HEADER
 from app.api.orders import OrderSchema
 from app.auth import current_user, login_optional
 from app.extensions import limiter
+from models.orders import order_number
 from services import payments
 from services.accounts.tokens import InvalidToken
 from services.observability import context as log_context
@@ -202,7 +203,9 @@ class Checkout(MethodView):
                 token,
                 require_verified_email=current_app.config["REQUIRE_VERIFIED_EMAIL_TO_ORDER"],
             )
-        log_context.bind(order_id=str(placement.order.id))
+        log_context.bind(
+            order_id=str(placement.order.id), order_number=order_number(placement.order.number)
+        )
         send_recorded(current_app.extensions["celery"], placement.outbox_ids)
         location = f"/api/v1/orders/{placement.order.id}"
         return orders.order_view(placement.order), 202, {"Location": location}

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from models import Order, OrderStatus, db
+from models.orders import order_number
 from services.observability import metrics
 from services.orders.placement import Outcome, StepResult
 
@@ -31,7 +32,7 @@ def after_step(order_id: uuid.UUID, step: str, result: StepResult) -> str | dict
             _confirmed(order_id)
         return result.outcome.value
     row = db.session.execute(
-        select(Order.status, Order.status_reason).where(Order.id == order_id)
+        select(Order.status, Order.status_reason, Order.number).where(Order.id == order_id)
     ).one_or_none()
     db.session.commit()  # end the read's transaction (the task holds no lock after this)
     if row is None:
@@ -40,12 +41,19 @@ def after_step(order_id: uuid.UUID, step: str, result: StepResult) -> str | dict
     # A step that changed the order records its email: only then is this the first report
     # (a redelivered step that finds the order already settled stays quiet).
     if result.outbox_ids or status == OrderStatus.AWAITING_PAYMENT:
-        _report_stop(order_id, status, reason, result.detail)
+        _report_stop(order_id, order_number(row.number), status, reason, result.detail)
     return stopped(status, reason or status)
 
 
-def _report_stop(order_id: uuid.UUID, status: str, reason: str | None, detail: dict) -> None:
-    fields = {"order_id": str(order_id), "order_status": status, "reason": reason}
+def _report_stop(
+    order_id: uuid.UUID, number: str | None, status: str, reason: str | None, detail: dict
+) -> None:
+    fields = {
+        "order_id": str(order_id),
+        "order_number": number,
+        "order_status": status,
+        "reason": reason,
+    }
     if status == OrderStatus.REJECTED:
         metrics.STOCK_RESERVATION_REJECTIONS.inc()
         short = detail.get("short") or []
@@ -66,14 +74,21 @@ def _report_stop(order_id: uuid.UUID, status: str, reason: str | None, detail: d
 
 
 def _confirmed(order_id: uuid.UUID) -> None:
-    created_at = db.session.scalar(select(Order.created_at).where(Order.id == order_id))
+    row = db.session.execute(
+        select(Order.created_at, Order.number).where(Order.id == order_id)
+    ).one_or_none()
     db.session.commit()
     metrics.ORDERS.labels(str(OrderStatus.CONFIRMED)).inc()
-    if created_at is not None:
+    if row is not None:
+        created_at = row.created_at
         elapsed = (datetime.now(UTC) - created_at).total_seconds()
         metrics.CHECKOUT_TO_CONFIRMED.observe(elapsed)
         log.info(
             "order confirmed %.2fs after checkout",
             elapsed,
-            extra={"order_id": str(order_id), "event": "order_confirmed"},
+            extra={
+                "order_id": str(order_id),
+                "order_number": order_number(row.number),
+                "event": "order_confirmed",
+            },
         )

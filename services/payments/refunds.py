@@ -3,20 +3,24 @@ task with one idempotency key per refund."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from models import OrderStatus, Refund, db
+from models.orders import order_number
 from services import outbox, payments
 from services.catalog import cache as catalog_cache
 from services.errors import Conflict
 from services.inventory import stock as inventory
+from services.observability import metrics
 from services.orders import placement
 from services.payments.base import PaymentStatus
 
 REFUNDABLE = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
+log = logging.getLogger(__name__)
 
 
 class NotRefundable(Conflict):
@@ -101,7 +105,18 @@ def make_refund(refund_id: uuid.UUID) -> list[int]:
         order.status = OrderStatus.REFUNDED
         order.status_reason = refund.reason[:64]
     email = placement.email_later(order.id, f"refunded:{refund.id}")
+    refunded_order = order.status == OrderStatus.REFUNDED
+    fields = {
+        "order_id": str(order.id),
+        "order_number": order_number(order.number),
+        "refund_id": str(refund.id),
+        "event": "order_refunded" if refunded_order else "order_partially_refunded",
+    }
     db.session.commit()
+    # Logged and counted once: a redelivered refund task finds the refund finished above.
+    log.info("refund of %d cents made", refund.amount_cents, extra=fields)
+    if refunded_order:
+        metrics.ORDERS.labels(str(OrderStatus.REFUNDED)).inc()
     if refund.restock:
         catalog_cache.stock_changed()
     return [email]

@@ -136,6 +136,8 @@ def test_one_request_id_follows_a_checkout_from_the_api_through_every_worker_ste
     access = [r for r in api if r["logger"] == "bookstore.access"]
     assert len(access) == 1 and access[0]["path"] == "/api/v1/checkout"
     assert access[0]["order_id"] == order_id and access[0]["user_id"] == str(user.id)
+    number = shop.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()["number"]
+    assert access[0]["order_number"] == number and number.startswith("BK-")
     assert access[0]["status"] == 202
     # And every step ran in the worker under the same request id and order, with its task
     finished = {r["task_name"]: r for r in worker if r.get("outcome")}
@@ -146,6 +148,7 @@ def test_one_request_id_follows_a_checkout_from_the_api_through_every_worker_ste
     assert finished["tasks.email.send_order_email"]["queue"] == "email"
     confirmed = [r for r in worker if r.get("event") == "order_confirmed"]
     assert len(confirmed) == 1 and confirmed[0]["order_id"] == order_id
+    assert confirmed[0]["order_number"] == number
     # And the worker is another process than the API
     assert {r["pid"] for r in worker}.isdisjoint({r["pid"] for r in api})
 
@@ -185,6 +188,7 @@ def test_a_declined_payment_stops_with_its_reason_in_the_result_backend(shop, ap
     # And the decline is logged once, as a warning, with the order
     declines = [r for r in json_lines(log_file) if r.get("event") == "payment_declined"]
     assert [(r["order_id"], r["level"]) for r in declines] == [(order_id, "WARNING")]
+    assert declines[0]["order_number"] == order["number"]
 
 
 def test_metrics_count_orders_by_outcome_after_a_visa_a_declined_and_a_rejected_order(
