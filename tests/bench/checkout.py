@@ -23,6 +23,7 @@ LATENCY_ORDERS = int(os.environ.get("BENCH_ORDERS", "200"))
 LATENCY_RATE = float(os.environ.get("BENCH_LATENCY_RATE", "20"))  # orders per second
 THROUGHPUT_ORDERS = int(os.environ.get("BENCH_THROUGHPUT_ORDERS", "600"))
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+# BENCH_LOG_LEVEL=INFO (with LOG_FORMAT=json and OTEL_* set) measures logging and tracing on.
 CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
 
 os.environ.update(
@@ -30,7 +31,7 @@ os.environ.update(
     CELERY_BROKER_URL=BROKER_URL,
     REDIS_URL=REDIS_URL,
     CELERY_RESULT_BACKEND=REDIS_URL,
-    LOG_LEVEL="WARNING",
+    LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     DATABASE_POOL_SIZE=str(THREADS + 2),
 )
 
