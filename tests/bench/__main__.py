@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import shutil
 import socket
 import statistics
@@ -46,6 +47,8 @@ ENV = {
     "CELERY_BROKER_URL": BROKER_URL,
     "LOG_LEVEL": "WARNING",
     "RATELIMIT_ENABLED": "false",
+    # Real services are configured, so the app needs a secret: one per benchmark run.
+    "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
 }
 SORTS = ("bestselling", "newest", "rating", "price", "-price", "title")
 

@@ -13,6 +13,7 @@ var/bench/checkout.json).
 from __future__ import annotations
 
 import os
+import secrets
 
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bookstore_bench_checkout"
@@ -33,6 +34,8 @@ os.environ.update(
     CELERY_RESULT_BACKEND=REDIS_URL,
     LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     DATABASE_POOL_SIZE=str(THREADS + 2),
+    # Real services are configured, so the app needs a secret: one per benchmark run.
+    SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
 )
 
 import json  # noqa: E402
