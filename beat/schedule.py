@@ -42,7 +42,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 120.0,
         "options": {"queue": "email", "expires": 110},
     },
-    # --- shipping (h13) ---
+    # --- shipping ---
     # Webhooks are the fast path; this asks the carrier about shipments gone quiet.
     "poll_stale_shipments": {
         "task": "tasks.shipping.poll_stale_shipments",
@@ -55,13 +55,13 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 15.0,
         "options": {"queue": "shipping", "expires": 14},
     },
-    # --- notifications (h13) ---
+    # --- notifications ---
     "back_in_stock": {
         "task": "tasks.notifications.back_in_stock",
         "schedule": 60.0,
         "options": {"queue": "notifications", "expires": 55},
     },
-    # --- analytics (h13) ---
+    # --- analytics ---
     "publish_events": {
         "task": "tasks.analytics.publish_events",
         "schedule": 5.0,
@@ -72,13 +72,13 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=5),
         "options": {"queue": "analytics", "expires": 50 * 60},
     },
-    # --- reviews and recommendations (h10) ---
+    # --- reviews and recommendations ---
     "build_recommendations": {
         "task": "tasks.recommendations.build_recommendations",
         "schedule": crontab(minute=30, hour=3),
         "options": {"queue": "maintenance", "expires": 3 * 3600},
     },
-    # --- search (h15) ---
+    # --- search ---
     "search_consistency": {
         "task": "tasks.search.search_consistency",
         "schedule": crontab(minute=0, hour=4),

@@ -236,7 +236,7 @@ def load() -> dict:
         "PAYMENTS_CONCURRENCY": _env_int("PAYMENTS_CONCURRENCY", 16),
         # The outbox relay re-sends recorded work unsent for at least this long.
         "OUTBOX_RELAY_AFTER_SECONDS": _env_int("OUTBOX_RELAY_AFTER_SECONDS", 5),
-        # --- Shipping and tracking (issue 13, h13) ---
+        # --- Shipping and tracking ---
         # The carrier adapter that labels new shipments (see services/shipping/carriers.py).
         "CARRIER": _env("CARRIER", "simulated"),
         # on: the simulated carrier moves its shipments by signed webhooks to our endpoint.
@@ -257,7 +257,7 @@ def load() -> dict:
         "CARRIER_WEBHOOK_SECRET": _env("CARRIER_WEBHOOK_SECRET"),
         # Shipments with no carrier event for this long are polled (beat, hourly).
         "TRACKING_STALE_HOURS": float(_env("TRACKING_STALE_HOURS", "24")),
-        # --- Operability (issue 12, h12) ---
+        # --- Operability ---
         # Registers tasks.diagnostics.* (echo, fail, flaky): tests and debugging only.
         "ENABLE_DIAGNOSTIC_TASKS": _env_bool("ENABLE_DIAGNOSTIC_TASKS", False),
         # Seconds a broker queue-depth / outbox reading is reused by /metrics scrapes.

@@ -15,9 +15,9 @@ QUEUES = (
     "search",
     "maintenance",
     "default",
-    "shipping",  # carrier events, stale-shipment poll, simulated carrier (h13)
-    "notifications",  # notification dispatcher and channel deliveries (h13)
-    "analytics",  # domain events to the events exchange, sales roll-up (h13)
+    "shipping",  # carrier events, stale-shipment poll, simulated carrier
+    "notifications",  # notification dispatcher and channel deliveries
+    "analytics",  # domain events to the events exchange, sales roll-up
 )
 
 # Task module -> queue. A flow's steps live in the module named after their queue.
