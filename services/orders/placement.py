@@ -64,22 +64,28 @@ def _now() -> datetime:
 
 
 def lock_order(order_id: uuid.UUID) -> Order:
-    # One round trip: the steps, lines and payment come joined to the locked order row.
-    order = (
+    """The order row locked, with its steps, lines and payment as committed now.
+
+    Two statements on purpose: when ``FOR UPDATE`` has to wait for another transaction,
+    PostgreSQL re-reads only the locked row, so rows joined in the same statement (steps,
+    payment) could predate the commit we waited for. Read after the lock is held, in a new
+    READ COMMITTED snapshot, they cannot."""
+    locked = db.session.scalar(
+        select(Order.id).where(Order.id == order_id).with_for_update(of=Order)
+    )
+    if locked is None:
+        raise OrderNotFound()
+    return (
         db.session.scalars(
             select(Order)
             .where(Order.id == order_id)
             .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.payment))
-            .with_for_update(of=Order)
             # The locked read wins over rows this session loaded before the lock.
             .execution_options(populate_existing=True)
         )
         .unique()
-        .one_or_none()
+        .one()
     )
-    if order is None:
-        raise OrderNotFound()
-    return order
 
 
 def _step(order: Order, name: str) -> OrderStep:

@@ -123,15 +123,6 @@ def apply(payment: Payment, result: ProviderResult) -> Payment:
     return payment
 
 
-def fresh_payment(order: Order) -> Payment | None:
-    """The order's payment as committed now. lock_order joins the payment to the locked
-    order row; when that lock had to wait, PostgreSQL re-reads only the order row, so the
-    joined payment may predate the transaction we waited for: read it again."""
-    if order.payment is not None:
-        db.session.refresh(order.payment)
-    return order.payment
-
-
 def _payment_of(order: Order) -> Payment | None:
     return order.payment or db.session.query(Payment).filter_by(order_id=order.id).first()
 

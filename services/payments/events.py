@@ -134,7 +134,7 @@ def apply(event: PaymentEvent) -> tuple[str, list[int]]:
         db.session.commit()
         return outcome, []
     order = placement.lock_order(order_id)
-    payment = payments.fresh_payment(order)
+    payment = order.payment
     current = payment is not None and payment.provider_ref == event.provider_ref
     # Forward only: an event about an earlier attempt (another card) changes nothing.
     outbox_ids = _HANDLERS[event.type](order, event) if current else None

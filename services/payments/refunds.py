@@ -52,7 +52,7 @@ def request_refund(
 ) -> tuple[Refund, list[int]]:
     """Record a refund of ``amount_cents`` (default: all that is left) and its task. Commits."""
     order = placement.lock_order(order_id)
-    payment = payments.fresh_payment(order)
+    payment = order.payment
     if payment is None or payment.status not in REFUNDABLE:
         db.session.rollback()
         raise NotRefundable()
@@ -87,7 +87,7 @@ def make_refund(refund_id: uuid.UUID) -> list[int]:
     if refund.status != "pending":
         db.session.commit()
         return []
-    payment = payments.fresh_payment(order)
+    payment = order.payment
     result = payments.provider().refund(
         payment.provider_ref, refund.amount_cents, f"refund-{refund.id}"
     )

@@ -23,7 +23,6 @@ def retry_payment(order_id: uuid.UUID, user: User, payment_method: str) -> tuple
     lifecycle.get_for(order_id, user)
     payments.check_payment_method(payment_method)
     order = placement.lock_order(order_id)
-    payments.fresh_payment(order)
     if order.status != OrderStatus.AWAITING_PAYMENT or order.payment is None:
         db.session.rollback()
         raise OrderNotRetryable(f"An order that is {order.status} cannot be paid again.")
