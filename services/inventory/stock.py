@@ -109,9 +109,9 @@ def _record(stock: Stock, reason: str, *, on_hand: int = 0, reserved: int = 0, *
     stock.on_hand += on_hand
     stock.reserved += reserved
     if (stock.available > 0) != was_available:
-        # Search filters and shows in/out of stock: the book's document must follow. (The
-        # order flow's reindex step applies it; otherwise the outbox relay wakes the reindexer.)
-        search_freshness.book_changed([stock.book_id], "stock", send_after_commit=False)
+        # Search filters and shows in/out of stock: the book's document must follow. Whoever
+        # commits sends the message (``tasks.chains.send_recorded``), else the outbox relay.
+        search_freshness.book_changed([stock.book_id], "stock")
     db.session.add(
         StockMovement(
             book_id=stock.book_id,
