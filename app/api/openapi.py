@@ -42,6 +42,8 @@ HEADERS = {
     "Cache-Control": "How long the catalog answer may be reused (`public, max-age=<seconds>`).",
     "Location": "Where to poll the created resource, e.g. `/api/v1/orders/{id}`.",
     "Retry-After": "Seconds to wait before trying again.",
+    "X-Search-Backend": "The engine that answered: `postgres` or `elasticsearch` (PostgreSQL "
+    "answers while Elasticsearch is unreachable or its index is missing or being rebuilt).",
 }
 REQUEST_HEADERS_EVERYWHERE = ("X-Request-ID",)
 RESPONSE_HEADERS_EVERYWHERE = ("X-Request-ID",)

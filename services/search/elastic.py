@@ -4,7 +4,9 @@ matching), facets by filter aggregations, ``search_after`` cursors, external ver
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -79,6 +81,13 @@ MAPPINGS = {
     },
 }
 FIELDS = ["title^3", "authors^3", "series_genres^2", "description"]
+# Index names carry this digest of the analysis and mappings: an index built by an older
+# version of them is "outdated", rebuilt in the background while PostgreSQL answers.
+SCHEMA = hashlib.sha256(json.dumps([ANALYSIS, MAPPINGS], sort_keys=True).encode()).hexdigest()[:8]
+READY = "ready"
+# How long a process trusts what it last saw of the index's state (one call to the engine).
+STATE_CHECK_SECONDS = 5.0
+_states: dict[tuple[int, str], tuple[float, str]] = {}
 
 
 class SearchUnavailable(DomainError):
@@ -167,6 +176,7 @@ class ElasticsearchSearch:
     # -- reading -----------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
+        self._require_ready()
         terms = words(request.q)
         sort, order = _SORTS[request.sort]
         codec = CursorCodec(f"search.es.{request.sort}.{_digest(terms, request.filters)}")
@@ -323,6 +333,7 @@ class ElasticsearchSearch:
         return None
 
     def suggest(self, prefix: str, limit: int = SUGGEST_LIMIT) -> list[dict]:
+        self._require_ready()
         terms = words(prefix)
         if not terms:
             return []
@@ -376,7 +387,9 @@ class ElasticsearchSearch:
         ``repair`` writes as of now, above whatever version the index holds (a document
         deleted by hand leaves a tombstone of a higher version)."""
         ids = list(book_ids)
-        if not ids:
+        if not ids or self.index_state() != READY:
+            # No current index to write to: the rebuild under way (or the next one) reads
+            # these documents, and its catch-up after the swap covers what changed meanwhile.
             return 0, 0
         rows = {doc["book_id"]: doc for doc in _documents(session, ids)}
         gone = [str(book_id) for book_id in ids if str(book_id) not in rows]
@@ -405,7 +418,8 @@ class ElasticsearchSearch:
         """Build a new index from every document, then swap the alias to it atomically (search
         keeps answering from the old one meanwhile) and delete the old indexes."""
         started = time.perf_counter()
-        name = f"{self.alias}-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        since = session.execute(text("SELECT clock_timestamp()")).scalar()
+        name = f"{self.alias}-{SCHEMA}-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self._call(
             self.client.indices.create,
             index=name,
@@ -418,6 +432,8 @@ class ElasticsearchSearch:
             else session.execute(text("SELECT count(*) FROM search_documents")).scalar()
         )
         done = 0
+        if progress:
+            progress(done, total)
         batch: list[dict] = []
         for doc in _documents(session, only):
             batch.append(_index_action(name, doc))
@@ -435,17 +451,64 @@ class ElasticsearchSearch:
         actions = [{"remove": {"index": index, "alias": self.alias}} for index in old]
         actions.append({"add": {"index": name, "alias": self.alias}})
         self._call(self.client.indices.update_aliases, actions=actions)
+        _states[self._state_key] = (time.monotonic(), READY)
         for index in old:
             self._call(self.client.indices.delete, index=index)
+        # Catch-up: books reindexed while this index was being built (their batches did not
+        # write to it, or wrote to the old one).
+        changed = session.scalars(
+            text(
+                "SELECT DISTINCT book_id FROM search_reindex_requests WHERE processed_at >= :since"
+            ),
+            {"since": since},
+        ).all()
+        if only is not None:
+            changed = [book_id for book_id in changed if book_id in set(only)]
+        caught_up, _ = self.sync(session, changed)
         return {
             "index": name,
             "documents": done,
+            "caught_up": caught_up,
             "replaced": old,
             "seconds": round(time.perf_counter() - started, 1),
         }
 
     def has_index(self) -> bool:
         return bool(self._aliased())
+
+    def index_state(self) -> str:
+        """ "ready" (the alias names an index of the current SCHEMA), "missing" or "outdated"."""
+        aliased = self._aliased()
+        if not aliased:
+            state = "missing"
+        elif any(name.startswith(f"{self.alias}-{SCHEMA}-") for name in aliased):
+            state = READY
+        else:
+            state = "outdated"
+        _states[self._state_key] = (time.monotonic(), state)
+        return state
+
+    def ready(self) -> bool:
+        """Whether the index can answer, as this process last saw it (within
+        STATE_CHECK_SECONDS): reachable, and the alias names an index of the current SCHEMA."""
+        checked = _states.get(self._state_key)
+        if checked is not None and time.monotonic() - checked[0] <= STATE_CHECK_SECONDS:
+            return checked[1] == READY
+        try:
+            return self.index_state() == READY
+        except SearchUnavailable:
+            _states[self._state_key] = (time.monotonic(), "unreachable")
+            return False
+
+    def _require_ready(self) -> None:
+        """Searching a missing or outdated index is refused as unavailable: PostgreSQL
+        answers until the (background) rebuild swaps the alias to a current index."""
+        if not self.ready():
+            raise SearchUnavailable(f"the search index is {_states[self._state_key][1]}")
+
+    @property
+    def _state_key(self) -> tuple[int, str]:
+        return id(self.client), self.alias
 
     def indexed_versions(self) -> dict[str, int]:
         """book id -> version of every indexed document (for the consistency job)."""
@@ -484,11 +547,14 @@ class ElasticsearchSearch:
     def _call(function, *args, **kwargs):
         from elastic_transport import ConnectionError as TransportConnectionError
         from elastic_transport import ConnectionTimeout
+        from elasticsearch import NotFoundError
 
         try:
             return function(*args, **kwargs)
         except (TransportConnectionError, ConnectionTimeout) as exc:
             raise SearchUnavailable(f"Elasticsearch unreachable: {exc}") from exc
+        except NotFoundError as exc:  # the alias went away (deleted by hand)
+            raise SearchUnavailable(f"Elasticsearch: {exc}") from exc
 
 
 def _status(error: dict) -> int:

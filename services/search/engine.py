@@ -34,6 +34,15 @@ def backend_for(name: str, elasticsearch_url: str | None = None) -> SearchBacken
     )
 
 
+def serving(name: str, elasticsearch_url: str | None = None) -> SearchBackend:
+    """The backend that answers now: the configured one, or PostgreSQL while Elasticsearch is
+    unreachable or its index is missing, outdated or being rebuilt."""
+    backend = backend_for(name, elasticsearch_url)
+    if backend.name == "elasticsearch" and not backend.ready():
+        return PostgresSearch()
+    return backend
+
+
 def elasticsearch_backend(url: str):
     from services.search.elastic import ElasticsearchSearch
     from services.search.elastic_client import make_client
