@@ -199,7 +199,8 @@ def _build_index_in_background(backend) -> None:
     """A missing or outdated Elasticsearch index is built by the worker (search queue) while
     PostgreSQL answers; /readyz and GET /admin/jobs/search_rebuild show its progress."""
     from services.search import rebuild
-    from services.search.elastic import READY, SearchUnavailable
+    from services.search.backend import SearchUnavailable
+    from services.search.elastic_index import READY
 
     try:
         state = backend.index_state()

@@ -12,7 +12,7 @@ from services import errors
 from services.accounts.throttle import TooManyAttempts
 from services.inventory import stock as inventory
 from services.payments import events
-from services.search.elastic import SearchUnavailable
+from services.search.backend import SearchUnavailable
 from services.search.engine import UnknownSearchBackend
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from services.catalog import cache as catalog_cache
 from services.ops.jobs import record_run
 from services.orders import placement as order_placement
 from services.search import consistency, engine, freshness, rebuild
-from services.search.elastic import SearchUnavailable
+from services.search.backend import SearchUnavailable
 from tasks.orders import STEP_RETRY, _run
 
 log = logging.getLogger(__name__)

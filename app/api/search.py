@@ -23,8 +23,7 @@ from app.auth import require_user, staff_required
 from models import db
 from services.ops import audit
 from services.search import consistency, engine, rebuild
-from services.search.backend import SearchFilters, SearchRequest
-from services.search.elastic import SearchUnavailable
+from services.search.backend import SearchFilters, SearchRequest, SearchUnavailable
 
 blp = Blueprint("search", __name__, description="Full-text search of the catalog.")
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from services.errors import DomainError
-from services.search.backend import SearchBackend
+from services.search.backend import SearchBackend, SearchUnavailable
 from services.search.postgres import PostgresSearch
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,6 @@ def elasticsearch_backend(url: str):
 
 def answer(primary: SearchBackend, ask: Callable[[SearchBackend], object]):
     """(answer, backend name): from ``primary``, or from PostgreSQL when it is unreachable."""
-    from services.search.elastic import SearchUnavailable
-
     try:
         return ask(primary), primary.name
     except SearchUnavailable:

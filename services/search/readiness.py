@@ -7,7 +7,8 @@ from sqlalchemy import text
 
 from models import db
 from services.search import engine, rebuild
-from services.search.elastic import READY, SearchUnavailable
+from services.search.backend import SearchUnavailable
+from services.search.elastic_index import READY
 
 
 def state(backend_name: str, elasticsearch_url: str | None) -> dict:
