@@ -187,24 +187,26 @@ def pgbench_ceiling() -> dict:
 
     url = make_url(DATABASE_URL)
     conn = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username]
-    subprocess.run(["dropdb", *conn, "--if-exists", "pgbench_ceiling"], check=True)
-    subprocess.run(["createdb", *conn, "pgbench_ceiling"], check=True)
+    # Named after the bench database: two benchmarks on one server do not drop each other's.
+    name = f"{url.database}_pgbench"
+    subprocess.run(["dropdb", *conn, "--if-exists", name], check=True)
+    subprocess.run(["createdb", *conn, name], check=True)
     subprocess.run(
-        ["pgbench", *conn, "-q", "-i", "-s", "10", "pgbench_ceiling"],
+        ["pgbench", *conn, "-q", "-i", "-s", "10", name],
         check=True,
         capture_output=True,
     )
     figures = {}
     for label, extra in (("select-only", ["-S"]), ("TPC-B-like", [])):
         out = subprocess.run(
-            ["pgbench", *conn, "-c", "8", "-j", "2", "-T", str(SECONDS), *extra, "pgbench_ceiling"],
+            ["pgbench", *conn, "-c", "8", "-j", "2", "-T", str(SECONDS), *extra, name],
             check=True,
             capture_output=True,
             text=True,
         ).stdout
         tps = next(x for x in out.splitlines() if x.startswith("tps"))
         figures[label] = float(tps.split("=")[1].split()[0])
-    subprocess.run(["dropdb", *conn, "pgbench_ceiling"], check=True)
+    subprocess.run(["dropdb", *conn, name], check=True)
     return figures
 
 
