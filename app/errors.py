@@ -54,7 +54,7 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     # payments: a bad webhook signature is a 400 (Stripe retries non-2xx answers)
     events.InvalidSignature: 400,
     # search: an engine that cannot answer (PostgreSQL answers for Elasticsearch first), or
-    # a SEARCH_BACKEND this build does not know: the server's fault, not the request's
+    # a SEARCH_BACKEND this build does not know (refused at start): the server's fault
     SearchUnavailable: 503,
     UnknownSearchBackend: 503,
 }

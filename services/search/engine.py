@@ -22,6 +22,16 @@ class UnknownSearchBackend(DomainError):
     error = "unknown_search_backend"
 
 
+def check_configuration(name: str, elasticsearch_url: str | None) -> None:
+    """Refuse, at start, a SEARCH_BACKEND this build cannot serve (UnknownSearchBackend)."""
+    if name not in BACKENDS:
+        raise UnknownSearchBackend(
+            f"Unknown SEARCH_BACKEND {name!r}; use one of {', '.join(BACKENDS)}."
+        )
+    if name == "elasticsearch" and not elasticsearch_url:
+        raise UnknownSearchBackend("SEARCH_BACKEND=elasticsearch needs ELASTICSEARCH_URL.")
+
+
 def backend_for(name: str, elasticsearch_url: str | None = None) -> SearchBackend:
     if name == "postgres":
         return PostgresSearch()
