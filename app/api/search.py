@@ -118,6 +118,7 @@ class SearchStatus(MethodView):
                 indexed = None
         status = consistency.status(backend.name, indexed)
         status["reachable"] = backend.name == "postgres" or indexed is not None
+        status["rebuild"] = rebuild.progress()
         return status
 
 

@@ -53,6 +53,8 @@ def test_a_second_rebuild_is_refused_while_one_runs_and_customers_may_not(app, c
     assert refused.status_code == 409
     assert refused.json["error"] == "search_rebuild_running"
     assert refused.json["errors"]["run_id"] == str(under_way)
+    shown = client.get("/api/v1/admin/search", headers=staff).json["rebuild"]
+    assert shown == {"run_id": str(under_way), "done": 0, "total": None}
     customer = auth_headers(app, make_user())
     assert client.post(REINDEX, headers=customer).status_code == 403
     assert client.post(REINDEX).status_code == 401
