@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not os.environ.get("SECRET_KEY"):
         os.environ.setdefault("SECRET_KEY_FILE", str(settings.VAR_DIR / secrets.SECRET_FILE_NAME))
+    if not any(os.environ.get(name) for name in secrets.SERVICE_URL_SETTINGS):
+        # The embedded default: simulated parcels advance on their own, so a local order
+        # reaches "delivered" (and every notification on the way) with nothing configured.
+        os.environ.setdefault("CARRIER_SIMULATION", "on")
     services = EmbeddedServices()
     try:
         os.environ.update(services.start())
