@@ -161,6 +161,10 @@ def load() -> dict:
         "ACCOUNT_MAIL_WINDOW_SECONDS": _env_int("ACCOUNT_MAIL_WINDOW_SECONDS", 3600),
         # Review writes (post, change, withdraw) per user.
         "RATE_LIMIT_REVIEW_WRITES": _env("RATE_LIMIT_REVIEW_WRITES", "20 per hour"),
+        # PUT /me/phone (each one texts a code) and its code checks, per user: the code has
+        # 10**6 values, so guesses stay far fewer than that within a code's 10 minutes.
+        "RATE_LIMIT_PHONE": _env("RATE_LIMIT_PHONE", "3 per 10 minutes;10 per day"),
+        "RATE_LIMIT_PHONE_VERIFY": _env("RATE_LIMIT_PHONE_VERIFY", "5 per 10 minutes;20 per day"),
         # --- frontend contract (issue 11) ---
         # Guest checkouts, per client address and per guest e-mail address.
         "RATE_LIMIT_GUEST_CHECKOUT": _env("RATE_LIMIT_GUEST_CHECKOUT", "10 per minute;50 per hour"),

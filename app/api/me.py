@@ -23,6 +23,7 @@ from app.api.account_schemas import (
 )
 from app.api.base import Blueprint, Schema, contract
 from app.auth import login_required, require_user
+from app.extensions import limiter
 from services.accounts import addresses
 from services.accounts import users as accounts
 from services.notifications import back_in_stock, channels, preferences, sms
@@ -151,6 +152,23 @@ class NotifyMe(MethodView):
         return back_in_stock.ask(require_user(), book_id)
 
 
+PHONE_RATE_LIMITED = "Too many phone changes or code checks; wait a little and try again."
+
+
+def _per_user(scope: str):
+    """A limit per signed-in user (the views answer 401 to anyone else first)."""
+
+    def key() -> str:
+        return f"{scope}:{require_user().id}"
+
+    return limiter.limit(
+        lambda: current_app.config[f"RATE_LIMIT_{scope.upper().replace('-', '_')}"],
+        key_func=key,
+        scope=scope,
+        error_message=PHONE_RATE_LIMITED,
+    )
+
+
 class PhoneSchema(Schema):
     phone = fields.String(required=True, validate=validate.Length(max=40))
 
@@ -166,9 +184,10 @@ class PhoneStatusSchema(Schema):
 
 @blp.route("/me/phone")
 class Phone(MethodView):
-    decorators = [login_required]
+    decorators = [_per_user("phone"), login_required]
 
     @contract(sms.InvalidPhone)
+    @blp.alt_response(429, description="`rate_limited`: `RATE_LIMIT_PHONE` per user.")
     @blp.arguments(PhoneSchema)
     @blp.response(202, PhoneStatusSchema)
     def put(self, body):
@@ -178,9 +197,10 @@ class Phone(MethodView):
 
 @blp.route("/me/phone/verify")
 class PhoneVerify(MethodView):
-    decorators = [login_required]
+    decorators = [_per_user("phone-verify"), login_required]
 
     @contract(sms.InvalidPhoneCode)
+    @blp.alt_response(429, description="`rate_limited`: `RATE_LIMIT_PHONE_VERIFY` per user.")
     @blp.arguments(PhoneCodeSchema)
     @blp.response(200, PhoneStatusSchema)
     def post(self, body):

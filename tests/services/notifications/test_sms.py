@@ -95,3 +95,32 @@ def test_without_a_verified_phone_sms_is_skipped(client, app, sns):
     )
     assert reason == "no_verified_phone"
     assert _texts() == []
+
+
+def test_phone_changes_and_code_checks_are_rate_limited_per_user(client, app, sns, monkeypatch):
+    monkeypatch.setitem(app.config, "RATE_LIMIT_PHONE", "2 per hour")
+    monkeypatch.setitem(app.config, "RATE_LIMIT_PHONE_VERIFY", "3 per hour")
+    headers = auth_headers(app, make_user())
+    other = auth_headers(app, make_user())
+
+    puts = [
+        client.put("/api/v1/me/phone", json={"phone": "(415) 555-2671"}, headers=headers)
+        for _ in range(3)
+    ]
+    guesses = [
+        client.post("/api/v1/me/phone/verify", json={"code": f"{n:06d}"}, headers=headers)
+        for n in range(4)
+    ]
+    others_put = client.put("/api/v1/me/phone", json={"phone": "(415) 555-2672"}, headers=other)
+    others_guess = client.post("/api/v1/me/phone/verify", json={"code": "000000"}, headers=other)
+
+    assert [answer.status_code for answer in puts] == [202, 202, 429]
+    assert puts[2].get_json()["error"] == "rate_limited"
+    mine = [text for phone, text in _texts() if phone == "+14155552671"]
+    assert len(mine) == 2  # the refused change texted nothing
+    assert [answer.status_code for answer in guesses] == [409, 409, 409, 429]
+    # even the right code is refused once the guesses are spent
+    code = re.search(r"\d{6}", mine[-1]).group()
+    late = client.post("/api/v1/me/phone/verify", json={"code": code}, headers=headers)
+    assert late.status_code == 429
+    assert (others_put.status_code, others_guess.status_code) == (202, 409)
