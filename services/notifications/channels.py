@@ -50,6 +50,18 @@ def _context(event: NotificationEvent, user: User) -> tuple[dict, str | None]:
     return context, link
 
 
+def _email_key(event: NotificationEvent, kind, delivery: NotificationDelivery, context) -> str:
+    """The e-mail log's dedupe key: the order mail's own key when the producer named one (one
+    mail per refund), else the order event's shared key (a staff "ship" and the carrier's
+    first scan send one mail), else this delivery's."""
+    own = event.context or {}
+    if own.get("email_key"):
+        return own["email_key"]
+    if kind.order_email and context.get("order_id"):
+        return f"order:{context['order_id']}:{kind.order_email}"
+    return delivery.dedupe_key
+
+
 def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
     """Deliver one queued delivery on its channel. Idempotent (a settled delivery is left
     alone; each channel dedupes its own sending). Commits. Returns the delivery's status."""
@@ -69,12 +81,7 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
     context, link = _context(event, user)
     kind = EVENTS[event.event]
     if delivery.channel == "email":
-        order_id = context.get("order_id")
-        key = (
-            f"order:{order_id}:{kind.order_email}"
-            if kind.order_email and order_id
-            else delivery.dedupe_key
-        )
+        key = _email_key(event, kind, delivery, context)
         db.session.commit()
         try:
             sent = email_log.send_once(
