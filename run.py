@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         # The embedded default: simulated parcels advance on their own, so a local order
         # reaches "delivered" (and every notification on the way) with nothing configured.
         os.environ.setdefault("CARRIER_SIMULATION", "on")
+        if not os.environ.get("WEBPUSH_VAPID_PRIVATE_KEY"):
+            # Web push works locally with a key pair made once under var/ (never a shared one).
+            vapid = secrets.local_vapid_key(settings.VAR_DIR)
+            os.environ.setdefault("WEBPUSH_VAPID_PRIVATE_KEY_FILE", str(vapid))
     services = EmbeddedServices()
     try:
         os.environ.update(services.start())

@@ -83,3 +83,31 @@ def signing_keys(secret: str, previous: str | None) -> dict:
         "ACCESS_TOKEN_KEYS": access,
         "COVER_UPLOAD_KEYS": keys(COVER_UPLOADS),
     }
+
+
+VAPID_FILE_NAME = "webpush_vapid_private.pem"
+
+
+def local_vapid_key(var_dir: Path) -> Path:
+    """The embedded default's Web Push (VAPID) key pair: a P-256 private key made on first use
+    under ``var_dir`` (PEM, readable by this user only). Configured deployments set
+    WEBPUSH_VAPID_PRIVATE_KEY instead; there is no shared default key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    path = Path(var_dir) / VAPID_FILE_NAME
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return path

@@ -54,6 +54,10 @@ def result_backend_for(redis_url: str) -> str:
     return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
+def _read_file(path: str | None) -> str | None:
+    return Path(path).read_text().strip() if path else None
+
+
 def limiter_storage_uri(redis_url: str) -> str:
     """Flask-Limiter's spelling of a Redis URL (``unix://`` sockets are ``redis+unix://``)."""
     if redis_url.startswith("unix://"):
@@ -261,6 +265,27 @@ def load() -> dict:
         "CARRIER_WEBHOOK_SECRET": _env("CARRIER_WEBHOOK_SECRET"),
         # Shipments with no carrier event for this long are polled (beat, hourly).
         "TRACKING_STALE_HOURS": float(_env("TRACKING_STALE_HOURS", "24")),
+        # --- Web Push (notifications' web_push channel) ---
+        # The VAPID private key (PEM, or py_vapid's base64url DER/raw form), or a file holding
+        # it. No default key: `make run` generates one under var/ for the embedded default;
+        # without one the channel skips its deliveries ("push_not_configured").
+        "WEBPUSH_VAPID_PRIVATE_KEY": _env("WEBPUSH_VAPID_PRIVATE_KEY")
+        or _read_file(_env("WEBPUSH_VAPID_PRIVATE_KEY_FILE")),
+        # The contact push services may use (a mailto: or https: URL).
+        "WEBPUSH_VAPID_SUBJECT": _env("WEBPUSH_VAPID_SUBJECT", "mailto:no-reply@bookstore.example"),
+        # Push endpoints come from browsers: only https URLs on these hosts are accepted
+        # (comma-separated; "*.example.com" matches any subdomain).
+        "WEBPUSH_ALLOWED_HOSTS": _env(
+            "WEBPUSH_ALLOWED_HOSTS",
+            "fcm.googleapis.com,updates.push.services.mozilla.com,*.push.services.mozilla.com,"
+            "*.push.apple.com,*.notify.windows.com",
+        ),
+        # Extra origins accepted as they are, http included (a local push-service peer in tests;
+        # empty by default, never for production).
+        "WEBPUSH_EXTRA_ORIGINS": _env("WEBPUSH_EXTRA_ORIGINS", ""),
+        "WEBPUSH_TTL_SECONDS": _env_int("WEBPUSH_TTL_SECONDS", 24 * 3600),
+        "WEBPUSH_TIMEOUT_SECONDS": float(_env("WEBPUSH_TIMEOUT_SECONDS", "10")),
+        "WEBPUSH_MAX_SUBSCRIPTIONS": _env_int("WEBPUSH_MAX_SUBSCRIPTIONS", 10),
         # --- Operability ---
         # Registers tasks.diagnostics.* (echo, fail, flaky): tests and debugging only.
         "ENABLE_DIAGNOSTIC_TASKS": _env_bool("ENABLE_DIAGNOSTIC_TASKS", False),

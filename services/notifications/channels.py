@@ -21,6 +21,7 @@ from models import (
 )
 from services.errors import NotFound
 from services.notifications import delivery as email_log
+from services.notifications import quiet_hours
 from services.notifications.events import EVENTS
 from services.pagination import newest_first
 
@@ -78,8 +79,18 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
         db.session.rollback()
         return delivery.status
     user = db.session.get(User, delivery.user_id)
-    context, link = _context(event, user)
     kind = EVENTS[event.event]
+    if (
+        delivery.channel in quiet_hours.HELD_CHANNELS
+        and not kind.urgent
+        and delivery.hold_until is None  # held once already: its window is over
+    ):
+        until = quiet_hours.held_until(user.id, datetime.now(UTC))
+        if until is not None:
+            delivery.status, delivery.hold_until = "held", until
+            db.session.commit()
+            return "held"
+    context, link = _context(event, user)
     if delivery.channel == "email":
         key = _email_key(event, kind, delivery, context)
         db.session.commit()
@@ -123,6 +134,28 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
             _settle(delivery_id, None, str(exc))
             raise
         return _settle(delivery_id, "sent", None)
+    if delivery.channel == "web_push":
+        from services.notifications import web_push
+
+        values = defaultdict(str, context)
+        payload = {
+            "event": event.event,
+            "title": kind.title.format_map(values)[:200],
+            "body": kind.body.format_map(values)[:1000],
+            "url": link,
+        }
+        db.session.commit()
+        if not config.get("WEBPUSH_VAPID_PRIVATE_KEY"):
+            return _settle(delivery_id, "skipped", "push_not_configured")
+        try:
+            sent, removed = web_push.send_to_user(user.id, payload, config)
+        except web_push.TransientPushError as exc:
+            _settle(delivery_id, None, str(exc))
+            raise
+        if sent:
+            return _settle(delivery_id, "sent", None)
+        reason = "push_subscription_gone" if removed else "push_refused"
+        return _settle(delivery_id, "skipped" if removed else "failed", reason)
     db.session.commit()
     return _settle(delivery_id, "skipped", "channel_not_implemented")
 
@@ -133,6 +166,8 @@ def _settle(delivery_id: uuid.UUID, status: str | None, error: str | None) -> st
         values["status"] = status
         if status == "sent":
             values["sent_at"] = datetime.now(UTC)
+        if status == "skipped":
+            values["reason"] = (error or "")[:64] or None
     db.session.execute(
         update(NotificationDelivery)
         .where(NotificationDelivery.id == delivery_id, NotificationDelivery.status == "queued")

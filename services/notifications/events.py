@@ -19,7 +19,7 @@ from services import outbox
 from services.notifications import preferences
 from services.notifications.preferences import CHANNELS
 
-# Channels that exist but cannot deliver yet (no phone numbers, no push subscriptions).
+# Why a channel the user wants cannot deliver to them.
 UNAVAILABLE_CHANNELS = {"sms": "no_verified_phone", "web_push": "no_push_subscription"}
 
 
@@ -198,7 +198,11 @@ def _channel_decision(event: NotificationEvent, channel: str) -> str | None:
         from services.notifications.sms import verified_phone
 
         return None if verified_phone(event.user_id) else UNAVAILABLE_CHANNELS["sms"]
-    return UNAVAILABLE_CHANNELS.get(channel)
+    if channel == "web_push":
+        from services.notifications.web_push import has_subscription
+
+        return None if has_subscription(event.user_id) else UNAVAILABLE_CHANNELS["web_push"]
+    return None
 
 
 def fan_out(event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
