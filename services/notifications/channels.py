@@ -63,6 +63,24 @@ def _email_key(event: NotificationEvent, kind, delivery: NotificationDelivery, c
     return delivery.dedupe_key
 
 
+# Channels whose provider cannot dedupe for us (a text or a push sent twice reaches the user
+# twice): one run at a time per delivery, holding a transaction-scoped advisory lock from the
+# status check through the send to the settled row (the send happens inside the transaction).
+CLAIMED_CHANNELS = frozenset({"sms", "web_push"})
+
+
+def _claim(delivery_id: uuid.UUID) -> str:
+    """The delivery's status once this transaction holds its lock; "sending" if another
+    transaction holds it (a duplicate task running at the same time)."""
+    key = int.from_bytes(delivery_id.bytes[:8], "big", signed=True)
+    if not db.session.scalar(select(func.pg_try_advisory_xact_lock(key))):
+        return "sending"
+    # A fresh read: the run that held the lock before may have settled the row.
+    return db.session.scalar(
+        select(NotificationDelivery.status).where(NotificationDelivery.id == delivery_id)
+    )
+
+
 def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
     """Deliver one queued delivery on its channel. Idempotent (a settled delivery is left
     alone; each channel dedupes its own sending). Commits. Returns the delivery's status."""
@@ -78,6 +96,11 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
     if delivery.status != "queued":
         db.session.rollback()
         return delivery.status
+    if delivery.channel in CLAIMED_CHANNELS:
+        status = _claim(delivery_id)
+        if status != "queued":  # settled meanwhile, or being sent by another run right now
+            db.session.rollback()
+            return status
     user = db.session.get(User, delivery.user_id)
     kind = EVENTS[event.event]
     if (
@@ -123,7 +146,6 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
         from services.notifications import sms
 
         phone = sms.verified_phone(user.id)
-        db.session.commit()
         if phone is None:
             return _settle(delivery_id, "skipped", "no_verified_phone")
         values = defaultdict(str, context)
@@ -144,7 +166,6 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
             "body": kind.body.format_map(values)[:1000],
             "url": link,
         }
-        db.session.commit()
         if not config.get("WEBPUSH_VAPID_PRIVATE_KEY"):
             return _settle(delivery_id, "skipped", "push_not_configured")
         try:

@@ -205,8 +205,9 @@ def _session() -> requests.Session:
 
 def send_to_user(user_id: uuid.UUID, payload: dict, config: Mapping) -> tuple[int, int]:
     """Push ``payload`` (JSON) to each of the user's subscriptions. Returns (sent, removed):
-    subscriptions the push service says are gone are deleted. Raises TransientPushError when
-    a push service could not take it now (the channel task retries)."""
+    subscriptions the push service says are gone are deleted (flushed; the caller commits).
+    Raises TransientPushError when no push service took it and one could not take it now (the
+    channel task retries)."""
     from pywebpush import WebPushException, webpush
 
     if not config.get("WEBPUSH_VAPID_PRIVATE_KEY"):
@@ -251,7 +252,7 @@ def send_to_user(user_id: uuid.UUID, payload: dict, config: Mapping) -> tuple[in
             continue
         subscription.last_sent_at = datetime.now(UTC)
         sent += 1
-    db.session.commit()
+    db.session.flush()  # the caller commits with the delivery's outcome
     if transient and not sent:
         raise TransientPushError("; ".join(transient))
     return sent, removed
