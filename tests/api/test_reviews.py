@@ -207,6 +207,7 @@ def test_staff_hide_a_review_audited_and_the_author_is_told(client, app, book):
         .where(Notification.user_id == author.id)
         .order_by(Notification.created_at)
     ).all()
+    mails = sorted(mails, key=lambda m: m.template)
     assert [(m.template, m.status) for m in mails] == [
         ("review_hidden", "sent"),
         ("review_restored", "sent"),
