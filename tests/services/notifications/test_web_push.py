@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from models import NotificationDelivery, PushSubscription, db
-from services.notifications import channels, events
+from services.notifications import channels, events, web_push
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.push_peer import PushPeer
 
@@ -184,3 +184,45 @@ def test_without_a_vapid_key_push_is_not_offered(client, app, monkeypatch):
     answer = client.get("/api/v1/push/vapid-public-key")
 
     assert answer.status_code == 404 and answer.get_json()["error"] == "push_not_configured"
+
+
+def test_a_failing_push_service_is_retried_then_delivered(client, app, push):
+    user = make_user()
+    headers = auth_headers(app, user)
+    browser, subscription = push.subscribe(answer=503)
+    client.post("/api/v1/me/push-subscriptions", json=subscription, headers=headers)
+    book = make_book("Retried Book")
+    key = f"back_in_stock:{book.id}:{user.id}"
+    events.notify("back_in_stock", user.id, {"book_id": str(book.id), "title": "Retried"}, key)
+    db.session.commit()
+    event_id = db.session.scalar(
+        select(events.NotificationEvent.id).where(events.NotificationEvent.dedupe_key == key)
+    )
+    delivery_id = dict((c, d) for d, c in events.fan_out(event_id))["web_push"]
+
+    with pytest.raises(web_push.TransientPushError):
+        channels.deliver(delivery_id, app.config)
+    waiting = db.session.get(NotificationDelivery, delivery_id)
+    state = (waiting.status, waiting.attempts, waiting.last_error)
+    browser.answer = 201  # the push service is back
+    retried = channels.deliver(delivery_id, app.config)
+
+    assert state == ("queued", 1, "503: Push failed: 503 Service Unavailable\nResponse body:")
+    assert retried == "sent"
+    assert [message["body"] for message in browser.received] == ["Retried is back in stock."]
+
+
+def test_subscriptions_per_user_are_capped(client, app, push, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBPUSH_MAX_SUBSCRIPTIONS", 2)
+    headers = auth_headers(app, make_user())
+
+    answers = [
+        client.post(
+            "/api/v1/me/push-subscriptions", json=push.subscribe()[1], headers=headers
+        ).status_code
+        for _ in range(3)
+    ]
+    third = client.post("/api/v1/me/push-subscriptions", json=push.subscribe()[1], headers=headers)
+
+    assert answers == [201, 201, 409]
+    assert third.get_json()["error"] == "too_many_push_subscriptions"
