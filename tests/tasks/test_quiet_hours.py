@@ -87,7 +87,7 @@ def _settled(event_key: str):
     return log if len(log) == 4 and all(s != "queued" for s, _ in log.values()) else None
 
 
-def test_quiet_hours_hold_sms_and_push_until_the_window_ends(app, committed, channel_worker):
+def test_quiet_hours_hold_sms_and_push_until_the_window_ends(app, committed, aws, channel_worker):
     celery = app.extensions["celery"]
     client = app.test_client()
     user = make_user()
