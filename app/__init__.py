@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import secrets, settings
+from models import encryption
 from services import settings as service_settings
 
 
@@ -19,6 +20,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                 secrets.signing_keys(app.config["SECRET_KEY"], app.config["SECRET_KEY_PREVIOUS"])
             )
     service_settings.bind(service_settings.Settings.from_config(app.config))
+    encryption.bind_keyring(encryption.Keyring.parse(app.config["PII_KEYS"]))
 
     from app.api import register_blueprints
     from app.cli import register_cli
