@@ -83,7 +83,7 @@ def downgrade() -> None:
     _rewrite_all(open_)
     for table, (_, columns) in PLAIN_TYPES.items():
         for column, plain in columns.items():
-            cast = "jsonb" if (table, column) in JSON_COLUMNS else plain.compile(op.get_bind())
+            cast = "jsonb" if (table, column) in JSON_COLUMNS else plain.compile(op.get_bind().dialect)
             op.alter_column(
                 table,
                 column,

@@ -91,10 +91,10 @@ def test_the_raw_columns_hold_no_plaintext_and_the_api_reads_it_back(client, app
 
 
 def test_a_value_moved_to_another_column_does_not_open(client, app):
-    user, _, address_id, _ = _shopper_with_pii(client, app)
+    _, _, address_id, _ = _shopper_with_pii(client, app)
     db.session.execute(text("UPDATE addresses SET city = name WHERE id = :a"), {"a": address_id})
     db.session.expire_all()
-    with pytest.raises(encryption.PiiKeyError, match="addresses.city: the value does not open"):
+    with pytest.raises(encryption.PiiKeyError, match=r"addresses\.city: the value does not open"):
         db.session.get(Address, address_id)
 
 
@@ -203,3 +203,81 @@ def test_the_embedded_default_generates_its_pii_key_once_with_mode_0600(tmp_path
     second = secrets.resolve_pii_keys({}, tmp_path)
     assert first == second and encryption.Keyring.parse(first).newest_id == "local1"
     assert (tmp_path / secrets.PII_KEYS_FILE_NAME).stat().st_mode & 0o777 == 0o600
+
+
+def test_migration_0013_seals_existing_plaintext_and_its_downgrade_opens_it(app):
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.orm import Session
+
+    from models.schema import alembic_config
+    from tests.conftest import TEST_DATABASE_URL
+    from tests.support.database import recreate_database
+
+    url = make_url(TEST_DATABASE_URL)
+    url = url.set(database=f"{url.database}_pii_migration").render_as_string(hide_password=False)
+    recreate_database(url)
+    config = alembic_config(url)
+    command.downgrade(config, "0009")
+    engine = create_engine(url)
+    try:
+        # given plaintext rows written before the revision
+        with engine.begin() as conn:
+            user = conn.scalar(
+                text(
+                    "INSERT INTO users (id, email, password_hash) "
+                    "VALUES (gen_random_uuid(), 'old@example.com', 'x') RETURNING id"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO addresses (id, user_id, name, line1, city, postal_code, country) "
+                    "VALUES (gen_random_uuid(), :u, 'Ada Lovelace', '12 Old Street', 'London', "
+                    "'EC1V 9HL', 'GB')"
+                ),
+                {"u": user},
+            )
+            conn.execute(
+                text("INSERT INTO user_phones (user_id, phone_e164) VALUES (:u, :p)"),
+                {"u": user, "p": PHONE},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO orders (id, user_id, currency, subtotal_cents, total_cents, "
+                    "shipping_address, shipping_method, payment_method, payment_deadline) "
+                    "VALUES (gen_random_uuid(), :u, 'USD', 100, 100, "
+                    """'{"name": "Ada Lovelace", "line1": "12 Old Street"}', 'standard', """
+                    "'pm_card_visa', now())"
+                ),
+                {"u": user},
+            )
+        # when the revision runs
+        command.upgrade(config, "0013")
+        # then nothing is left in clear, and the models read it back
+        with engine.connect() as conn:
+            raw = [
+                conn.scalar(text(f"SELECT t::text FROM {table} t"))
+                for table in ("addresses", "user_phones", "orders")
+            ]
+        assert all("Ada" not in row and "Old Street" not in row for row in raw), raw
+        assert all(PHONE not in row for row in raw), raw
+        with Session(engine) as session:
+            address = session.scalars(select(Address)).one()
+            assert (address.name, address.line1, address.line2) == (
+                "Ada Lovelace",
+                "12 Old Street",
+                None,
+            )
+            assert session.scalars(select(UserPhone)).one().phone_e164 == PHONE
+            order = session.scalars(select(Order)).one()
+            assert order.shipping_address == {"name": "Ada Lovelace", "line1": "12 Old Street"}
+        # and the downgrade brings the plaintext back
+        command.downgrade(config, "0009")
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT line1 FROM addresses")) == "12 Old Street"
+            assert conn.scalar(text("SELECT shipping_address->>'name' FROM orders")) == (
+                "Ada Lovelace"
+            )
+    finally:
+        engine.dispose()
