@@ -27,6 +27,13 @@ from services.accounts import addresses
 from services.accounts import users as accounts
 from services.notifications import back_in_stock, channels, preferences, sms
 from services.notifications import delivery as notifications
+from services.privacy import erasure
+from tasks.chains import send_recorded
+
+
+class ErasureSchema(Schema):
+    status = fields.String(metadata={"enum": ["erasure_scheduled"]})
+
 
 blp = Blueprint("me", __name__, description="The signed-in user.")
 
@@ -45,6 +52,15 @@ class Me(MethodView):
     def patch(self, body):
         """Change your profile (name)."""
         return accounts.update_profile(require_user(), name=body.get("name"))
+
+    @blp.response(202, ErasureSchema)
+    def delete(self):
+        """Erase your account: you are signed out at once, and your personal data (profile,
+        addresses, phone, notifications, the names and address lines on your orders) is removed
+        shortly after by a worker. Your orders stay for the books, anonymised."""
+        outbox_ids = erasure.request_erasure(require_user())
+        send_recorded(current_app.extensions["celery"], outbox_ids)
+        return {"status": "erasure_scheduled"}
 
 
 @blp.route("/me/addresses")

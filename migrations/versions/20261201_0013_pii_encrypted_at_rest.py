@@ -1,4 +1,4 @@
-"""PII encrypted at rest: saved addresses, order shipping addresses and phone numbers
+"""PII encrypted at rest (saved addresses, order shipping addresses, phone numbers); users.erased_at
 
 Revision ID: 0013
 Revises: 0009
@@ -51,6 +51,7 @@ def _keyring() -> encryption.Keyring:
 
 
 def upgrade() -> None:
+    op.add_column("users", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
     for table, (_, columns) in PLAIN_TYPES.items():
         for column, plain in columns.items():
             op.alter_column(
@@ -83,7 +84,9 @@ def downgrade() -> None:
     _rewrite_all(open_)
     for table, (_, columns) in PLAIN_TYPES.items():
         for column, plain in columns.items():
-            cast = "jsonb" if (table, column) in JSON_COLUMNS else plain.compile(op.get_bind().dialect)
+            cast = (
+                "jsonb" if (table, column) in JSON_COLUMNS else plain.compile(op.get_bind().dialect)
+            )
             op.alter_column(
                 table,
                 column,
@@ -91,6 +94,7 @@ def downgrade() -> None:
                 existing_type=sa.Text(),
                 postgresql_using=f"{column}::{cast}",
             )
+    op.drop_column("users", "erased_at")
 
 
 def _rewrite_all(change: Callable[[str, str, str], str]) -> None:
