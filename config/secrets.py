@@ -26,6 +26,7 @@ ACCESS_TOKENS = "access-token"
 COVER_UPLOADS = "cover-upload"
 CURSORS = "cursor"
 ORDER_LINKS = "order-link"
+SMS_CODES = "sms-code"
 MIN_SECRET_LENGTH = 32
 
 
@@ -120,4 +121,6 @@ def signing_keys(secret: str, previous: str | None) -> dict:
         "COVER_UPLOAD_KEYS": keys(COVER_UPLOADS),
         "CURSOR_KEYS": keys(CURSORS),
         "ORDER_LINK_KEYS": keys(ORDER_LINKS),
+        # Phone verification codes live minutes: no previous key is kept for them.
+        "SMS_CODE_KEY": keys(SMS_CODES)[0],
     }
