@@ -39,8 +39,9 @@ WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 64
 def test_docker_compose_ships_no_usable_secret():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     for name, service in compose["services"].items():
-        value = (service.get("environment") or {}).get("SECRET_KEY")
-        assert value is None or value.startswith("${SECRET_KEY:?"), (name, value)
+        for setting in ("SECRET_KEY", "PII_KEYS"):
+            value = (service.get("environment") or {}).get(setting)
+            assert value is None or value.startswith(f"${{{setting}:?"), (name, value)
 
 
 def test_the_embedded_default_generates_a_private_secret_once(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import sys
 import pytest
 from sqlalchemy import select, text
 
-from config import secrets
+from config import secrets, settings
 from config.settings import ROOT
 from models import Address, Order, UserPhone, db, encryption
 from tests.factories import auth_headers, make_book, make_user
@@ -281,3 +281,13 @@ def test_migration_0013_seals_existing_plaintext_and_its_downgrade_opens_it(app)
             )
     finally:
         engine.dispose()
+
+
+def test_make_run_hands_its_children_the_generated_keys_as_a_file(tmp_path, monkeypatch):
+    # given the launcher's generated keys, and the embedded URLs it exports to children
+    generated = secrets.resolve_pii_keys({}, tmp_path)
+    monkeypatch.delenv("PII_KEYS", raising=False)
+    monkeypatch.setenv("PII_KEYS_FILE", str(tmp_path / secrets.PII_KEYS_FILE_NAME))
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@/postgres?host=/x")
+    # then a child's settings use them
+    assert settings.load()["PII_KEYS"] == generated
