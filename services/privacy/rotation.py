@@ -41,7 +41,10 @@ def rotate(batch_size: int = 500, progress: Progress | None = None) -> list[Tabl
         (key,) = table.primary_key.columns
         raw = {column.name: type_coerce(column, Text) for column in columns}
         stale = or_(
-            *(and_(value.is_not(None), ~value.startswith(current)) for value in raw.values())
+            *(
+                and_(value.is_not(None), ~value.startswith(current, autoescape=True))
+                for value in raw.values()
+            )
         )
         total = db.session.scalar(select(func.count()).select_from(table).where(stale)) or 0
         rows_done, last = 0, None
