@@ -31,9 +31,9 @@ def encrypted_tables() -> list[tuple[Table, list[Column]]]:
 
 
 def rotate(batch_size: int = 500, progress: Progress | None = None) -> list[TableRotation]:
-    """Re-seal every PII value not sealed with the newest key. Each batch locks its rows, re-reads
-    them and commits; a value written meanwhile by the app already uses the newest key. Safe to
-    re-run: rows already under the newest key are not touched."""
+    """Re-seal every PII value not sealed with the newest key. Each batch locks its rows (a row
+    being written is re-read once its writer committed) and commits; run it once every process
+    seals with the newest key. Safe to re-run: rows under the newest key are not touched."""
     ring = keyring()
     current = f"{PREFIX}:{ring.newest_id}:"
     done = []
@@ -62,7 +62,8 @@ def rotate(batch_size: int = 500, progress: Progress | None = None) -> list[Tabl
                         context = column.type.context
                         plain = ring.decrypt(stored, context)
                         resealed[column.name] = type_coerce(ring.encrypt(plain, context), Text)
-                db.session.execute(update(table).where(key == row[0]).values(**resealed))
+                if resealed:  # (a row re-sealed meanwhile no longer matches ``stale``)
+                    db.session.execute(update(table).where(key == row[0]).values(**resealed))
             db.session.commit()
             rows_done += len(rows)
             last = rows[-1][0]
