@@ -55,9 +55,10 @@ class Me(MethodView):
 
     @blp.response(202, ErasureSchema)
     def delete(self):
-        """Erase your account: you are signed out at once, and your personal data (profile,
-        addresses, phone, notifications, the names and address lines on your orders) is removed
-        shortly after by a worker. Your orders stay for the books, anonymised."""
+        """Erase your account and personal data (202: you are signed out now, a worker erases).
+
+        Profile, addresses, phone, notifications and the names and address lines on your orders
+        are removed shortly after by a worker; your orders stay for the books, anonymised."""
         outbox_ids = erasure.request_erasure(require_user())
         send_recorded(current_app.extensions["celery"], outbox_ids)
         return {"status": "erasure_scheduled"}
