@@ -45,11 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Before the embedded URLs are exported (they would count as configured services).
         secrets.resolve_secret(os.environ, settings.VAR_DIR)
+        secrets.resolve_pii_keys(os.environ, settings.VAR_DIR)
     except secrets.MissingSecret as exc:
         say(f"ERROR: {exc}")
         return 2
     if not os.environ.get("SECRET_KEY"):
         os.environ.setdefault("SECRET_KEY_FILE", str(settings.VAR_DIR / secrets.SECRET_FILE_NAME))
+    if not os.environ.get("PII_KEYS"):
+        os.environ.setdefault("PII_KEYS_FILE", str(settings.VAR_DIR / secrets.PII_KEYS_FILE_NAME))
     embedded_defaults(os.environ, settings.VAR_DIR)
     services = EmbeddedServices()
     try:

@@ -76,6 +76,13 @@ def load() -> dict:
         # Accepted for verification only, while tokens signed with it are still about.
         "SECRET_KEY_PREVIOUS": previous_key,
         **secrets.signing_keys(secret_key, previous_key),
+        # AES-GCM keys of the PII encrypted at rest, "<id>:<base64 key>" newest first; generated
+        # once into var/pii_keys for the embedded default, required with real services.
+        "PII_KEYS": secrets.resolve_pii_keys(
+            os.environ, Path(_env("BOOKSTORE_VAR_DIR", str(VAR_DIR)))
+        ),
+        # `flask pii rotate` re-seals this many rows per transaction.
+        "PII_ROTATE_BATCH_SIZE": _env_int("PII_ROTATE_BATCH_SIZE", 500),
         # production: HSTS on every answer, and SECRET_KEY required.
         "APP_ENV": _env("APP_ENV", "development"),
         # Proxy hops in front of the API whose X-Forwarded-For/-Proto are trusted (0: none).

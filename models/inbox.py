@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, new_id
+from models.encryption import EncryptedText
 
 
 class NotificationEvent(Base):
@@ -135,7 +136,8 @@ class UserPhone(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    phone_e164: Mapped[str] = mapped_column(String(20))
+    # Encrypted at rest (models/encryption.py).
+    phone_e164: Mapped[str] = mapped_column(EncryptedText("user_phones.phone_e164"))
     verified_at: Mapped[datetime | None]
     code_hash: Mapped[str | None] = mapped_column(String(64))
     code_expires_at: Mapped[datetime | None]

@@ -28,6 +28,13 @@ from services.accounts import addresses
 from services.accounts import users as accounts
 from services.notifications import back_in_stock, channels, preferences, quiet_hours, sms, web_push
 from services.notifications import delivery as notifications
+from services.privacy import erasure
+from tasks.chains import send_recorded
+
+
+class ErasureSchema(Schema):
+    status = fields.String(metadata={"enum": ["erasure_scheduled"]})
+
 
 blp = Blueprint("me", __name__, description="The signed-in user.")
 
@@ -46,6 +53,16 @@ class Me(MethodView):
     def patch(self, body):
         """Change your profile (name)."""
         return accounts.update_profile(require_user(), name=body.get("name"))
+
+    @blp.response(202, ErasureSchema)
+    def delete(self):
+        """Erase your account and personal data (202: you are signed out now, a worker erases).
+
+        Profile, addresses, phone, notifications and the names and address lines on your orders
+        are removed shortly after by a worker; your orders stay for the books, anonymised."""
+        outbox_ids = erasure.request_erasure(require_user())
+        send_recorded(current_app.extensions["celery"], outbox_ids)
+        return {"status": "erasure_scheduled"}
 
 
 @blp.route("/me/addresses")

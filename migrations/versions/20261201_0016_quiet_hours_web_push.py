@@ -1,7 +1,7 @@
 """quiet hours (held SMS and push deliveries) and Web Push subscriptions
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-01 16:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0016"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

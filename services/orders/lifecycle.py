@@ -289,7 +289,9 @@ def email_context(order: Order, user: User | None) -> dict:
         "name": user.name if user is not None else None,
         "order_id": str(order.id),
         "order_number": order_number(order.number),
-        "order_url": order_url(order, settings.current().secret_key),
+        "order_url": order_url(
+            order, settings.current().order_link_keys, settings.current().config["PUBLIC_BASE_URL"]
+        ),
         "status": order.status,
         "reason": order.status_reason,
         "items": [
