@@ -4,9 +4,14 @@ import sys
 
 from app import create_app
 from config.secrets import MissingSecret
+from models.encryption import PiiKeyError
 from services.search.engine import UnknownSearchBackend
 
 try:
     app = create_app()
-except (MissingSecret, UnknownSearchBackend) as exc:  # one line: the operator knows what to set
+except (
+    MissingSecret,
+    PiiKeyError,
+    UnknownSearchBackend,
+) as exc:  # one line, no traceback: the operator knows what to set
     sys.exit(str(exc))
