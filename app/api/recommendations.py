@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -15,8 +15,8 @@ from app.api.catalog_schemas import BookSchema
 from app.auth import current_user, login_required, require_user
 from models import db
 from services.orders import cart as carts
+from services.recommendations import cache as recommendation_cache
 from services.recommendations import reads as recommendations
-from services.recommendations.build import current_generation
 
 blp = Blueprint("recommendations", __name__, description="Recommended books.")
 
@@ -44,11 +44,12 @@ class BookRecommendations(MethodView):
     @blp.alt_response(404, description="`not_found`: no active book with this id.")
     def get(self, args, book_id: uuid.UUID):
         """Readers who liked this book also liked (never the book itself; in stock first)."""
-        params = {"id": book_id, "limit": args["limit"], "generation": current_generation()}
+        params = {"id": book_id, "limit": args["limit"], **_versions()}
         return catalog_response(
             "book-recommendations",
             params,
             lambda: RecommendationsSchema().dump(recommendations.for_book(book_id, args["limit"])),
+            timeout=_timeout(),
         )
 
 
@@ -59,7 +60,21 @@ class MyRecommendations(MethodView):
     @blp.response(200, RecommendationsSchema)
     def get(self, args):
         """Personal picks from your purchases, good reviews and cart (never what you bought)."""
-        return recommendations.for_user(require_user().id, args["limit"])
+        user_id = require_user().id
+        # The cart's books are seeds, so they are part of the key; orders and reviews bump
+        # the shopper's version (services/recommendations/cache.py).
+        params = {
+            "user": user_id,
+            "limit": args["limit"],
+            "cart": sorted(map(str, recommendations.cart_books(user_id))),
+            **_versions(user_id),
+        }
+        return catalog_response(
+            "me-recommendations",
+            params,
+            lambda: RecommendationsSchema().dump(recommendations.for_user(user_id, args["limit"])),
+            timeout=_timeout(),
+        )
 
 
 @blp.route("/cart/recommendations")
@@ -72,4 +87,20 @@ class CartRecommendations(MethodView):
         handle = carts.find_cart(user.id if user else None, request.headers.get(CART_TOKEN_HEADER))
         db.session.commit()  # a guest cart merged into the user's is kept
         book_ids = [item.book_id for item in handle.cart.items] if handle.cart else []
-        return recommendations.for_cart(book_ids, args["limit"])
+        # Keyed by the cart's books, not by the cart: carts with the same books share it.
+        params = {"cart": sorted(map(str, book_ids)), "limit": args["limit"], **_versions()}
+        response = catalog_response(
+            "cart-recommendations",
+            params,
+            lambda: RecommendationsSchema().dump(recommendations.for_cart(book_ids, args["limit"])),
+            timeout=_timeout(),
+        )
+        return response
+
+
+def _versions(user_id: uuid.UUID | None = None) -> dict:
+    return recommendation_cache.versions(user_id) or {"uncached": True}
+
+
+def _timeout() -> int:
+    return current_app.config["RECOMMENDATIONS_CACHE_SECONDS"]
