@@ -30,6 +30,7 @@ def catalog_response(
     params: Mapping,
     produce: Callable[[], dict],
     timeout: int | None = None,
+    cached: bool = True,
 ) -> Response:
     """Answer a catalog GET from the cache, or from ``produce()`` (then cache the body).
 
@@ -38,8 +39,8 @@ def catalog_response(
     cached body stale at once; a body built under an older stock generation is rebuilt once
     it is older than the CATALOG_STOCK_STALENESS_SECONDS setting. Domain errors raised by
     ``produce`` are never cached. ``timeout``: seconds in Redis (default
-    CATALOG_CACHE_SECONDS)."""
-    key, stock_generation = _cache_key(namespace, params)
+    CATALOG_CACHE_SECONDS); ``cached=False`` computes the body every time (same headers)."""
+    key, stock_generation = _cache_key(namespace, params) if cached else (None, 0)
     entry = _cache_get(key) if key else None
     if entry is not None and _stock_stale(entry, stock_generation):
         entry = None

@@ -8,12 +8,13 @@ from flask import current_app, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.api.cart import CART_TOKEN_HEADER
 from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import BookSchema
-from app.auth import current_user, login_required, require_user
+from app.auth import current_user, login_optional, login_required, require_user
 from models import db
+from services.accounts.tokens import InvalidToken
 from services.orders import cart as carts
 from services.recommendations import cache as recommendation_cache
 from services.recommendations import reads as recommendations
@@ -50,6 +51,7 @@ class BookRecommendations(MethodView):
             params,
             lambda: RecommendationsSchema().dump(recommendations.for_book(book_id, args["limit"])),
             timeout=_timeout(),
+            cached=_cached(),
         )
 
 
@@ -74,11 +76,14 @@ class MyRecommendations(MethodView):
             params,
             lambda: RecommendationsSchema().dump(recommendations.for_user(user_id, args["limit"])),
             timeout=_timeout(),
+            cached=_cached(),
         )
 
 
 @blp.route("/cart/recommendations")
 class CartRecommendations(MethodView):
+    @login_optional
+    @contract(InvalidToken, request_headers=[CART_TOKEN_HEADER])
     @blp.arguments(RecommendationArgs, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args):
@@ -94,12 +99,17 @@ class CartRecommendations(MethodView):
             params,
             lambda: RecommendationsSchema().dump(recommendations.for_cart(book_ids, args["limit"])),
             timeout=_timeout(),
+            cached=_cached(),
         )
         return response
 
 
 def _versions(user_id: uuid.UUID | None = None) -> dict:
     return recommendation_cache.versions(user_id) or {"uncached": True}
+
+
+def _cached() -> bool:
+    return current_app.config["RECOMMENDATIONS_CACHE"]
 
 
 def _timeout() -> int:

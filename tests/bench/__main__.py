@@ -208,6 +208,40 @@ def measure_catalog(label: str) -> dict:
             log(f"{label}: {name} ({len(scenario_paths)} paths)")
             results[name] = median_of_runs(base, scenario_paths)
     results.update(measure_search(label))
+    results.update(measure_recommendations(label))
+    return results
+
+
+def _get_each(base: str, lines: list[str]) -> None:
+    for line in lines:
+        path, _, header = line.partition("\t")
+        headers = dict([header.split(": ", 1)]) if header else {}
+        requests.get(base + path, headers=headers, timeout=30).raise_for_status()
+
+
+def measure_recommendations(label: str) -> dict:
+    """Recommendation rows (issue 10): a book's "also liked", a shopper's picks and a guest
+    cart's, cached (every answer warmed first) and uncached (RECOMMENDATIONS_CACHE off)."""
+    prepared = run(
+        sys.executable, "-m", "tests.bench.recommendations", capture_output=True, text=True
+    )
+    scenarios = json.loads(prepared.stdout.strip().splitlines()[-1])
+    results = {}
+    with gunicorn("wsgi:app", free_port()) as base:
+        for name, lines in scenarios.items():
+            _get_each(base, lines)  # warm: every answer is in Redis before the runs
+            log(f"{label}: recommendations, {name}, cached ({len(lines)} paths)")
+            results[f"recommendations: {name}, cached"] = median_of_runs(base, lines)
+    ENV["RECOMMENDATIONS_CACHE"] = "false"
+    try:
+        with gunicorn("wsgi:app", free_port()) as base:
+            for name, lines in scenarios.items():
+                # Both workers past their slow first request (not a warm cache: there is none).
+                _get_each(base, lines[:8])
+                log(f"{label}: recommendations, {name}, uncached")
+                results[f"recommendations: {name}, uncached"] = median_of_runs(base, lines)
+    finally:
+        ENV.pop("RECOMMENDATIONS_CACHE")
     return results
 
 
@@ -256,6 +290,11 @@ def write_report(report: dict) -> None:
     ]
     for label, tps in report["ceiling"]["pgbench"].items():
         lines.append(f"- pgbench scale 10, 8 clients, {label}: {tps:.0f} tps")
+    if "recommendations_build_seconds" in report:
+        lines.append(
+            f"- recommendations build (`flask recommendations build`, 10k books): "
+            f"{report['recommendations_build_seconds']:.0f} s"
+        )
     for catalog, results in report["catalog"].items():
         lines += [
             "",
@@ -306,10 +345,21 @@ def main() -> None:
     log("ceilings")
     with gunicorn("tests.bench.ceiling:app", free_port()) as base:
         report["ceiling"] = {"bare_flask": median_of_runs(base, ["/items"])}
-    report["ceiling"]["pgbench"] = pgbench_ceiling()
+    only_recommendations = os.environ.get("BENCH_ONLY") == "recommendations"
+    report["ceiling"]["pgbench"] = {} if only_recommendations else pgbench_ceiling()
     log("database and real catalog")
     recreate_database()
     flask_cli("catalog", "import")
+    started = time.perf_counter()
+    flask_cli("recommendations", "build")
+    report["recommendations_build_seconds"] = round(time.perf_counter() - started, 1)
+    if only_recommendations:
+        # A short pass over the recommendation rows alone (10k books, no checkout).
+        report["catalog"]["10,000 real books"] = measure_recommendations("10k")
+        write_report(report)
+        log(f"report written to {OUT_DIR / 'report.md'}")
+        print((OUT_DIR / "report.md").read_text())
+        return
     report["catalog"]["10,000 real books"] = measure_catalog("10k")
     log(f"growing the catalog to {LARGE_CATALOG:,} books")
     started = time.perf_counter()
