@@ -181,6 +181,7 @@ class Checkout(MethodView):
         promotions.PromoCodeInvalid,
         promotions.PromoCodeExhausted,
         payments.InvalidPaymentMethod,
+        payments.CardDataRefused,
         "rate_limited",
         request_headers=["X-Cart-Token", "Idempotency-Key"],
         response_headers={202: ["Location"]},
