@@ -3,6 +3,11 @@
 Runs on the local PostgreSQL/Redis (or BENCH_* URLs), with the real 10,000-book catalog and then
 a 100,000-book one (generated books added), under gunicorn, loaded by wrk over loopback. Each
 figure is the median of BENCH_RUNS runs. Writes var/bench/report.md (and report.json).
+
+Recommendation rows (tests/bench/recommendations.py): a book's "also liked", a logged-in
+shopper's picks and a guest cart's, cached (warmed first) and uncached
+(RECOMMENDATIONS_CACHE=false). ``BENCH_ONLY=recommendations`` runs only the ceiling and those
+rows on the 10k catalog (a few minutes).
 """
 
 from __future__ import annotations
