@@ -45,13 +45,13 @@ class BookRecommendations(MethodView):
     @blp.alt_response(404, description="`not_found`: no active book with this id.")
     def get(self, args, book_id: uuid.UUID):
         """Readers who liked this book also liked (never the book itself; in stock first)."""
-        params = {"id": book_id, "limit": args["limit"], **_versions()}
+        versions = recommendation_cache.versions()
         return catalog_response(
             "book-recommendations",
-            params,
+            {"id": book_id, "limit": args["limit"], **(versions or {})},
             lambda: RecommendationsSchema().dump(recommendations.for_book(book_id, args["limit"])),
             timeout=_timeout(),
-            cached=_cached(),
+            cached=_cached(versions),
         )
 
 
@@ -65,18 +65,19 @@ class MyRecommendations(MethodView):
         user_id = require_user().id
         # The cart's books are seeds, so they are part of the key; orders and reviews bump
         # the shopper's version (services/recommendations/cache.py).
+        versions = recommendation_cache.versions(user_id)
         params = {
             "user": user_id,
             "limit": args["limit"],
             "cart": sorted(map(str, recommendations.cart_books(user_id))),
-            **_versions(user_id),
+            **(versions or {}),
         }
         return catalog_response(
             "me-recommendations",
             params,
             lambda: RecommendationsSchema().dump(recommendations.for_user(user_id, args["limit"])),
             timeout=_timeout(),
-            cached=_cached(),
+            cached=_cached(versions),
         )
 
 
@@ -93,23 +94,20 @@ class CartRecommendations(MethodView):
         db.session.commit()  # a guest cart merged into the user's is kept
         book_ids = [item.book_id for item in handle.cart.items] if handle.cart else []
         # Keyed by the cart's books, not by the cart: carts with the same books share it.
-        params = {"cart": sorted(map(str, book_ids)), "limit": args["limit"], **_versions()}
-        response = catalog_response(
+        versions = recommendation_cache.versions()
+        return catalog_response(
             "cart-recommendations",
-            params,
+            {"cart": sorted(map(str, book_ids)), "limit": args["limit"], **(versions or {})},
             lambda: RecommendationsSchema().dump(recommendations.for_cart(book_ids, args["limit"])),
             timeout=_timeout(),
-            cached=_cached(),
+            cached=_cached(versions),
         )
-        return response
 
 
-def _versions(user_id: uuid.UUID | None = None) -> dict:
-    return recommendation_cache.versions(user_id) or {"uncached": True}
-
-
-def _cached() -> bool:
-    return current_app.config["RECOMMENDATIONS_CACHE"]
+def _cached(versions: dict | None) -> bool:
+    """Cached unless switched off, or unless the versions could not be read (the key would
+    not say which build or which of the shopper's changes the answer reflects)."""
+    return current_app.config["RECOMMENDATIONS_CACHE"] and versions is not None
 
 
 def _timeout() -> int:

@@ -35,7 +35,7 @@ _PENDING = "recommendations_users_changed"
 def published() -> None:
     """Call after a new neighbour generation is committed as current."""
     try:
-        catalog_cache._redis().incr(PUBLISHED_KEY)
+        catalog_cache.client().incr(PUBLISHED_KEY)
     except redis.RedisError:
         log.warning("could not mark the recommendation caches stale", exc_info=True)
 
@@ -46,7 +46,7 @@ def users_changed(user_ids: Iterable[uuid.UUID | None]) -> None:
     if not ids:
         return
     try:
-        pipe = catalog_cache._redis().pipeline(transaction=False)
+        pipe = catalog_cache.client().pipeline(transaction=False)
         for user_id in ids:
             pipe.incr(USER_KEY.format(user_id))
             pipe.expire(USER_KEY.format(user_id), USER_KEY_SECONDS)
@@ -64,13 +64,20 @@ def versions(user_id: uuid.UUID | None = None) -> dict | None:
     trip; None when Redis cannot be reached (then the answer is not cached anyway)."""
     keys = [PUBLISHED_KEY] + ([USER_KEY.format(user_id)] if user_id is not None else [])
     try:
-        values = catalog_cache._redis().mget(keys)
+        values = catalog_cache.client().mget(keys)
     except redis.RedisError:
         return None
     found = {"published": int(values[0] or 0)}
     if user_id is not None:
         found["signals"] = int(values[1] or 0)
     return found
+
+
+def user_changed_on_commit(session: Session, user_id: uuid.UUID | None) -> None:
+    """Mark the shopper's picks stale once ``session`` commits (for changes made with
+    statements the order watch cannot see, such as guest orders joining an account)."""
+    if user_id is not None:
+        session.info.setdefault(_PENDING, set()).add(user_id)
 
 
 def _confirmed_or_later(status) -> bool:
