@@ -114,6 +114,11 @@ def load() -> dict:
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
         ),
         "CATALOG_CACHE_SECONDS": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # Recommendation answers (a book's, a shopper's, a cart's) stay in Redis this long at
+        # most; a new build or a shopper's new order or review makes them stale before that.
+        "RECOMMENDATIONS_CACHE_SECONDS": _env_int("RECOMMENDATIONS_CACHE_SECONDS", 600),
+        # Off: every recommendation answer is computed (the benchmark's uncached figures).
+        "RECOMMENDATIONS_CACHE": _env_bool("RECOMMENDATIONS_CACHE", True),
         # How long a cached catalog page may show availability older than the last stock move.
         "CATALOG_STOCK_STALENESS_SECONDS": float(_env("CATALOG_STOCK_STALENESS_SECONDS", "2")),
         "DEFAULT_CURRENCY": _env("DEFAULT_CURRENCY", "USD"),

@@ -25,15 +25,22 @@ CATALOG_HEADERS = {
 }
 
 
-def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict]) -> Response:
+def catalog_response(
+    namespace: str,
+    params: Mapping,
+    produce: Callable[[], dict],
+    timeout: int | None = None,
+    cached: bool = True,
+) -> Response:
     """Answer a catalog GET from the cache, or from ``produce()`` (then cache the body).
 
     ``params`` must hold every input the body depends on (the normalised query and path).
     The key carries the catalog generation, so ``catalog_cache.invalidate()`` makes every
     cached body stale at once; a body built under an older stock generation is rebuilt once
     it is older than the CATALOG_STOCK_STALENESS_SECONDS setting. Domain errors raised by
-    ``produce`` are never cached."""
-    key, stock_generation = _cache_key(namespace, params)
+    ``produce`` are never cached. ``timeout``: seconds in Redis (default
+    CATALOG_CACHE_SECONDS); ``cached=False`` computes the body every time (same headers)."""
+    key, stock_generation = _cache_key(namespace, params) if cached else (None, 0)
     entry = _cache_get(key) if key else None
     if entry is not None and _stock_stale(entry, stock_generation):
         entry = None
@@ -48,7 +55,7 @@ def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict
             "built": time.time(),
         }
         if key:
-            _cache_set(key, entry)
+            _cache_set(key, entry, timeout)
     return _answer(entry["body"], entry["etag"])
 
 
@@ -90,8 +97,8 @@ def _cache_get(key: str) -> dict | None:
         return None
 
 
-def _cache_set(key: str, entry: dict) -> None:
+def _cache_set(key: str, entry: dict, timeout: int | None) -> None:
     try:
-        cache.set(key, entry)
+        cache.set(key, entry, timeout=timeout)
     except redis.RedisError:
         log.warning("catalog cache write failed", exc_info=True)

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import RAISE
 
+from app.api import examples
 from app.api.base import Blueprint, contract
 from app.api.catalog_http import CATALOG_HEADERS, catalog_response
 from app.api.search_schemas import (
@@ -41,7 +42,7 @@ SEARCH_HEADERS = {
 @blp.route("/search")
 class Search(MethodView):
     @blp.arguments(SearchArgs, location="query", unknown=RAISE)
-    @blp.response(200, SearchPageSchema)
+    @blp.response(200, SearchPageSchema, example=examples.SEARCH_PAGE)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     @blp.alt_response(400, description="`invalid_cursor`: forged, or from another search.")
     @blp.alt_response(422, description="`validation_error`: bad or unknown parameter.")

@@ -3,6 +3,11 @@
 Runs on the local PostgreSQL/Redis (or BENCH_* URLs), with the real 10,000-book catalog and then
 a 100,000-book one (generated books added), under gunicorn, loaded by wrk over loopback. Each
 figure is the median of BENCH_RUNS runs. Writes var/bench/report.md (and report.json).
+
+Recommendation rows (tests/bench/recommendations.py): a book's "also liked", a logged-in
+shopper's picks and a guest cart's, cached (warmed first) and uncached
+(RECOMMENDATIONS_CACHE=false). ``BENCH_ONLY=recommendations`` runs only the ceiling and those
+rows on the 10k catalog (a few minutes).
 """
 
 from __future__ import annotations
@@ -222,6 +227,40 @@ def measure_catalog(label: str) -> dict:
             log(f"{label}: {name} ({len(scenario_paths)} paths)")
             results[name] = median_of_runs(base, scenario_paths)
     results.update(measure_search(label))
+    results.update(measure_recommendations(label))
+    return results
+
+
+def _get_each(base: str, lines: list[str]) -> None:
+    for line in lines:
+        path, _, header = line.partition("\t")
+        headers = dict([header.split(": ", 1)]) if header else {}
+        requests.get(base + path, headers=headers, timeout=30).raise_for_status()
+
+
+def measure_recommendations(label: str) -> dict:
+    """Recommendation rows (issue 10): a book's "also liked", a shopper's picks and a guest
+    cart's, cached (every answer warmed first) and uncached (RECOMMENDATIONS_CACHE off)."""
+    prepared = run(
+        sys.executable, "-m", "tests.bench.recommendations", capture_output=True, text=True
+    )
+    scenarios = json.loads(prepared.stdout.strip().splitlines()[-1])
+    results = {}
+    with gunicorn("wsgi:app", free_port()) as base:
+        for name, lines in scenarios.items():
+            _get_each(base, lines)  # warm: every answer is in Redis before the runs
+            log(f"{label}: recommendations, {name}, cached ({len(lines)} paths)")
+            results[f"recommendations: {name}, cached"] = median_of_runs(base, lines)
+    ENV["RECOMMENDATIONS_CACHE"] = "false"
+    try:
+        with gunicorn("wsgi:app", free_port()) as base:
+            for name, lines in scenarios.items():
+                # Both workers past their slow first request (not a warm cache: there is none).
+                _get_each(base, lines[:8])
+                log(f"{label}: recommendations, {name}, uncached")
+                results[f"recommendations: {name}, uncached"] = median_of_runs(base, lines)
+    finally:
+        ENV.pop("RECOMMENDATIONS_CACHE")
     return results
 
 
@@ -323,6 +362,11 @@ def write_report(report: dict) -> None:
         f"- load average when the report was written: {report.get('load_average', '?')} "
         "(the machine is shared: other engineers' tests and benchmarks ran meanwhile)"
     )
+    if "recommendations_build_seconds" in report:
+        lines.append(
+            f"- recommendations build (`flask recommendations build`, 10k books): "
+            f"{report['recommendations_build_seconds']:.0f} s"
+        )
     for catalog, results in report["catalog"].items():
         lines += [
             "",
@@ -381,12 +425,25 @@ def main() -> None:
     log("ceilings")
     with gunicorn("tests.bench.ceiling:app", free_port()) as base:
         report["ceiling"] = {"bare_flask": median_of_runs(base, ["/items"])}
-    report["ceiling"]["pgbench"] = pgbench_ceiling()
+    only_recommendations = ONLY == "recommendations"
+    report["ceiling"]["pgbench"] = {} if only_recommendations else pgbench_ceiling()
     searching_only = ONLY == "search"
     measure = measure_search if searching_only else measure_catalog
     log("database and real catalog")
     recreate_database()
     flask_cli("catalog", "import")
+    if not searching_only:
+        started = time.perf_counter()
+        flask_cli("recommendations", "build")
+        report["recommendations_build_seconds"] = round(time.perf_counter() - started, 1)
+    if only_recommendations:
+        # A short pass over the recommendation rows alone (10k books, no checkout).
+        report["catalog"]["10,000 real books"] = measure_recommendations("10k")
+        report["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        write_report(report)
+        log(f"report written to {OUT_DIR / 'report.md'}")
+        print((OUT_DIR / "report.md").read_text())
+        return
     report["catalog"]["10,000 real books (PostgreSQL search)"] = measure("10k")
     if _osmem_installed():
         report["catalog"][
