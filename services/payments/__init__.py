@@ -127,17 +127,17 @@ def _payment_of(order: Order) -> Payment | None:
     return order.payment or db.session.query(Payment).filter_by(order_id=order.id).first()
 
 
-def authorize(order: Order) -> Payment:
-    """Hold the order's total on its payment method. Idempotent: a payment whose current
-    attempt was answered is returned as it is. Does not commit."""
+def prepare_authorization(order: Order) -> Authorization | None:
+    """Record the intent to pay (a pending payment row for the current attempt) and return
+    what the provider call needs; None when this attempt was already answered. Does not
+    commit; the caller commits before calling the provider (no row lock over the network)."""
     payment = _payment_of(order)
     if payment is not None and payment.status != PaymentStatus.PENDING:
-        return payment
-    gateway = provider()
+        return None
     if payment is None:
         payment = Payment(
             order_id=order.id,
-            provider=gateway.name,
+            provider=provider().name,
             status=PaymentStatus.PENDING.value,
             amount_cents=order.total_cents,
             currency=order.currency,
@@ -146,7 +146,7 @@ def authorize(order: Order) -> Payment:
         )
         db.session.add(payment)
         order.payment = payment
-    request = Authorization(
+    return Authorization(
         order_id=str(order.id),
         order_number=getattr(order, "number", None),
         attempt=payment.attempt,
@@ -154,7 +154,15 @@ def authorize(order: Order) -> Payment:
         currency=order.currency,
         payment_method=order.payment_method,
     )
-    return apply(payment, gateway.authorize(request))
+
+
+def authorize(order: Order) -> Payment:
+    """Hold the order's total on its payment method, in one go (record, call, apply).
+    Idempotent: a payment whose current attempt was answered is returned as it is."""
+    request = prepare_authorization(order)
+    if request is None:
+        return order.payment
+    return apply(order.payment, provider().authorize(request))
 
 
 def capture(order: Order) -> Payment:
