@@ -6,11 +6,13 @@ import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.api.orders import OrderSchema
 from app.auth import login_required, require_user, staff_required
 from services.orders import lifecycle as orders
-from services.payments import refunds, retry
+from services.orders.placement import OrderNotFound
+from services.orders.promotions import PromoCodeExhausted
+from services.payments import CardDataRefused, InvalidPaymentMethod, refunds, retry
 from tasks.chains import send_recorded
 
 blp = Blueprint("payments", __name__, description="Order payments: refunds and retries")
@@ -44,7 +46,7 @@ class OrderRefunds(MethodView):
     @staff_required
     @blp.arguments(RefundRequestSchema)
     @blp.response(202, RefundSchema)
-    @blp.alt_response(409, description="Not captured, or more than is left to refund")
+    @contract(OrderNotFound, refunds.NotRefundable, refunds.OverRefund)
     def post(self, body, order_id):
         """Staff: refund an order, in full (no amount) or in part; a task makes it."""
         refund, outbox_ids = refunds.request_refund(
@@ -59,9 +61,17 @@ class OrderPaymentRetry(MethodView):
     @login_required
     @blp.arguments(PaymentRetrySchema)
     @blp.response(202, OrderSchema)
-    @blp.alt_response(409, description="The order is not awaiting payment")
+    @contract(
+        OrderNotFound,
+        InvalidPaymentMethod,
+        CardDataRefused,
+        retry.OrderNotRetryable,
+        retry.TooManyPaymentAttempts,
+        PromoCodeExhausted,
+    )
     def post(self, body, order_id):
-        """Pay an order awaiting payment again, with another card."""
+        """Pay an order awaiting payment, or whose payment failed, again with another card
+        (a failed order's stock is held again first, or the order is rejected)."""
         order, outbox_ids = retry.retry_payment(order_id, require_user(), body["payment_method"])
         _send(outbox_ids)
         return orders.order_view(order)
