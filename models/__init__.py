@@ -37,7 +37,7 @@ from models.orders import (
     StepStatus,
 )
 from models.outbox import OutboxMessage, ReindexRequest
-from models.payments import ProcessedPaymentEvent, Refund
+from models.payments import PaymentReconciliationReport, ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
 from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 from models.search import SearchDocument, SearchWord
@@ -77,6 +77,7 @@ __all__ = [
     "OrderStep",
     "OutboxMessage",
     "Payment",
+    "PaymentReconciliationReport",
     "ProcessedPaymentEvent",
     "Promotion",
     "PromotionRedemption",

@@ -54,6 +54,8 @@ class PaymentSettings:
     dummy_slow_seconds: float = 3.0
     stripe: StripeSettings | None = None
     webhook_secret: str | None = None
+    # A payment unanswered this long is asked about (beat job poll_stuck_payments).
+    stuck_after_seconds: float = 300.0
 
 
 def settings() -> PaymentSettings:
@@ -73,6 +75,7 @@ def settings() -> PaymentSettings:
         dummy_slow_seconds=bound.payment_dummy_slow_seconds,
         stripe=stripe_settings,
         webhook_secret=config.get("STRIPE_WEBHOOK_SECRET"),
+        stuck_after_seconds=float(config.get("PAYMENT_STUCK_AFTER_SECONDS", 300)),
     )
 
 

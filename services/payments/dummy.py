@@ -107,3 +107,6 @@ class DummyProvider:
 
     def retrieve(self, provider_ref: str) -> ProviderResult:
         return ProviderResult(PaymentStatus.PENDING, provider_ref)
+
+    def list_since(self, since_epoch: int) -> None:
+        return None  # stateless: nothing to reconcile against
