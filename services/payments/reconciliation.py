@@ -126,11 +126,7 @@ def reconcile(
                 findings.append(_finding("unknown_order", None, intent))
                 continue
             found = compare(payment, order, intent)
-            if (
-                found
-                and order.status in polling.WAITING
-                and payment.provider_ref == (intent.provider_ref)
-            ):
+            if _decided_while_waiting(payment, order, intent):
                 settle.append((order.id, intent))
             findings += found
         for ref, payment in ours.items():
