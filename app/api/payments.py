@@ -1,4 +1,4 @@
-"""Order payments: staff refunds and the shopper's retry with another card."""
+"""Order payments: staff refunds and reviews, and the shopper's retry with another card."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from app.auth import login_required, require_user, staff_required
 from services.orders import lifecycle as orders
 from services.orders.placement import OrderNotFound
 from services.orders.promotions import PromoCodeExhausted
-from services.payments import CardDataRefused, InvalidPaymentMethod, refunds, retry
+from services.payments import CardDataRefused, InvalidPaymentMethod, refunds, retry, review
 from tasks.chains import send_recorded
 
 blp = Blueprint("payments", __name__, description="Order payments: refunds and retries")
@@ -31,6 +31,11 @@ class RefundSchema(Schema):
     reason = ma.fields.String()
     restock = ma.fields.Boolean()
     status = ma.fields.String(validate=ma.validate.OneOf(["pending", "succeeded", "failed"]))
+
+
+class ReviewDecisionSchema(Schema):
+    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(review.DECISIONS))
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
 
 
 class PaymentRetrySchema(Schema):
@@ -73,5 +78,21 @@ class OrderPaymentRetry(MethodView):
         """Pay an order awaiting payment, or whose payment failed, again with another card
         (a failed order's stock is held again first, or the order is rejected)."""
         order, outbox_ids = retry.retry_payment(order_id, require_user(), body["payment_method"])
+        _send(outbox_ids)
+        return orders.order_view(order)
+
+
+@blp.route("/orders/<uuid:order_id>/review")
+class OrderReview(MethodView):
+    @staff_required
+    @blp.arguments(ReviewDecisionSchema)
+    @blp.response(200, OrderSchema)
+    @contract(OrderNotFound, review.OrderNotInReview)
+    def post(self, body, order_id):
+        """Staff: approve (the payment is captured, the order confirmed) or reject (the hold
+        is voided, the order cancelled) an order Radar rated risky; audited."""
+        order, outbox_ids = review.decide(
+            order_id, body["decision"], require_user().id, body["note"]
+        )
         _send(outbox_ids)
         return orders.order_view(order)

@@ -119,6 +119,7 @@ def apply(payment: Payment, result: ProviderResult) -> Payment:
     payment.next_action = result.next_action
     payment.card_brand = result.card_brand or payment.card_brand
     payment.card_last4 = result.card_last4 or payment.card_last4
+    payment.risk_level = result.risk_level or payment.risk_level
     if result.decline is not None:
         payment.error = result.decline.code
         payment.decline_code = result.decline.decline_code

@@ -23,6 +23,7 @@ from models import OrderStatus, db
 from services import payments
 from services.orders import placement
 from services.orders.placement import FINISHED_STEP, Outcome, StepResult
+from services.payments import review
 from services.payments.base import Authorization, PaymentStatus, ProviderResult
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ def provider_call_guard(order_id: uuid.UUID) -> Iterator[None]:
 
 
 def _continue_if_pending(order) -> StepResult:
-    return StepResult(Outcome.CONTINUE if order.status == OrderStatus.PENDING else Outcome.STOP)
+    going_on = order.status == OrderStatus.PENDING and not review.in_review(order)
+    return StepResult(Outcome.CONTINUE if going_on else Outcome.STOP)
 
 
 def _prepare(order, step, started: datetime) -> StepResult | Authorization:
@@ -97,6 +99,8 @@ def _settle_answered(order, step, started: datetime) -> StepResult:
     payment = order.payment
     if payment.status in payments.HELD:
         placement._finish(step, placement.StepStatus.SUCCEEDED, started)
+        if review.hold_if_risky(order):  # Radar: staff approve or reject it first
+            return StepResult(Outcome.STOP, detail={"risk_level": payment.risk_level})
         return StepResult(Outcome.CONTINUE)
     if payment.status == PaymentStatus.REQUIRES_ACTION:
         # Stock stays held until the payment deadline; a provider webhook, the poller or

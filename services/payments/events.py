@@ -20,6 +20,7 @@ from models import OrderStatus, Payment, ProcessedPaymentEvent, StepStatus, db
 from services import outbox, payments
 from services.errors import InvalidInput
 from services.orders import placement
+from services.payments import review
 from services.payments.base import PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,8 @@ def _authorised(order, event: PaymentEvent) -> list[int] | None:
     step.error = None
     order.status = OrderStatus.PENDING
     order.status_reason = None
+    if review.hold_if_risky(order):  # Radar: staff approve (the flow goes on) or reject
+        return []
     message = outbox.record(outbox.PAYMENT_RESUMED, {"order_id": str(order.id)})
     db.session.flush()
     return [message.id]

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from models import Order, OrderStatus, Payment, StepStatus, db
 from services import outbox, payments
 from services.orders import lifecycle, placement
+from services.payments import review
 from services.payments.base import PaymentProviderUnavailable, PaymentStatus, ProviderResult
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ def _apply(order: Order, state: ProviderResult | None, now: datetime) -> tuple[s
         step.status, step.error, step.finished_at = StepStatus.SUCCEEDED, None, _now()
         step.attempts += 1
         order.status, order.status_reason = OrderStatus.PENDING, None
+        if review.hold_if_risky(order):
+            return "held_for_review", []
         message = outbox.record(outbox.PAYMENT_RESUMED, {"order_id": str(order.id)})
         db.session.flush()
         return "resumed", [message.id]
