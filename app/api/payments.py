@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
+from flask_smorest import abort
 
 from app.api.base import Blueprint, Schema, contract
 from app.api.orders import OrderSchema
 from app.auth import login_required, require_user, staff_required
+from models import db
 from services.orders import lifecycle as orders
 from services.orders.placement import OrderNotFound
 from services.orders.promotions import PromoCodeExhausted
-from services.payments import CardDataRefused, InvalidPaymentMethod, refunds, retry, review
+from services.payments import (
+    CardDataRefused,
+    InvalidPaymentMethod,
+    PaymentProviderUnavailable,
+    refunds,
+    retry,
+    review,
+)
 from tasks.chains import send_recorded
 
 blp = Blueprint("payments", __name__, description="Order payments: refunds and retries")
@@ -40,6 +51,25 @@ class ReviewDecisionSchema(Schema):
 
 class PaymentRetrySchema(Schema):
     payment_method = ma.fields.String(required=True, validate=ma.validate.Length(1, 255))
+
+
+PROVIDER_UNAVAILABLE = (503, "payment_provider_unavailable")
+RETRY_AFTER_SECONDS = 30
+
+
+@contextlib.contextmanager
+def _provider_answering():
+    """The provider did not answer (timeout, refused, 5xx): a 503 to try again, nothing kept."""
+    try:
+        yield
+    except PaymentProviderUnavailable:
+        db.session.rollback()
+        abort(
+            503,
+            message="The payment provider did not answer; try again in a minute.",
+            error=PROVIDER_UNAVAILABLE[1],
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
 
 def _send(outbox_ids) -> None:
@@ -73,11 +103,16 @@ class OrderPaymentRetry(MethodView):
         retry.OrderNotRetryable,
         retry.TooManyPaymentAttempts,
         PromoCodeExhausted,
+        PROVIDER_UNAVAILABLE,
+        response_headers={503: ["Retry-After"]},
     )
     def post(self, body, order_id):
         """Pay an order awaiting payment, or whose payment failed, again with another card
         (a failed order's stock is held again first, or the order is rejected)."""
-        order, outbox_ids = retry.retry_payment(order_id, require_user(), body["payment_method"])
+        with _provider_answering():
+            order, outbox_ids = retry.retry_payment(
+                order_id, require_user(), body["payment_method"]
+            )
         _send(outbox_ids)
         return orders.order_view(order)
 
@@ -87,12 +122,18 @@ class OrderReview(MethodView):
     @staff_required
     @blp.arguments(ReviewDecisionSchema)
     @blp.response(200, OrderSchema)
-    @contract(OrderNotFound, review.OrderNotInReview)
+    @contract(
+        OrderNotFound,
+        review.OrderNotInReview,
+        PROVIDER_UNAVAILABLE,
+        response_headers={503: ["Retry-After"]},
+    )
     def post(self, body, order_id):
         """Staff: approve (the payment is captured, the order confirmed) or reject (the hold
         is voided, the order cancelled) an order Radar rated risky; audited."""
-        order, outbox_ids = review.decide(
-            order_id, body["decision"], require_user().id, body["note"]
-        )
+        with _provider_answering():
+            order, outbox_ids = review.decide(
+                order_id, body["decision"], require_user().id, body["note"]
+            )
         _send(outbox_ids)
         return orders.order_view(order)

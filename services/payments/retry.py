@@ -50,6 +50,13 @@ def retry_payment(order_id: uuid.UUID, user: User, payment_method: str) -> tuple
     """Start attempt n+1 with ``payment_method``. Commits."""
     lifecycle.get_for(order_id, user)
     payments.check_payment_method(payment_method)
+    order = _locked_retryable(order_id)
+    if order.status == OrderStatus.AWAITING_PAYMENT:
+        return _after_waiting(order, payment_method)
+    return order, _after_failure(order, payment_method)
+
+
+def _locked_retryable(order_id: uuid.UUID) -> Order:
     order = placement.lock_order(order_id)
     if order.status not in RETRYABLE or order.payment is None:
         db.session.rollback()
@@ -57,9 +64,7 @@ def retry_payment(order_id: uuid.UUID, user: User, payment_method: str) -> tuple
     if order.payment.attempt >= MAX_PAYMENT_ATTEMPTS:
         db.session.rollback()
         raise TooManyPaymentAttempts()
-    if order.status == OrderStatus.AWAITING_PAYMENT:
-        return order, _after_waiting(order, payment_method)
-    return order, _after_failure(order, payment_method)
+    return order
 
 
 def _next_attempt(order: Order, payment_method: str) -> None:
@@ -80,9 +85,23 @@ def _reopen(order: Order, *names: str) -> None:
             step.status, step.error, step.finished_at = StepStatus.PENDING, None, None
 
 
-def _after_waiting(order: Order, payment_method: str) -> list[int]:
-    """Void the waiting attempt (stock is still held); the payment step runs again."""
-    payment = payments.void(order)
+def _after_waiting(order: Order, payment_method: str) -> tuple[Order, list[int]]:
+    """Void the waiting attempt at the provider with no lock held (stock is still held), then
+    lock again: if the order still waits on that attempt, the payment step runs again."""
+    attempt, ref = order.payment.attempt, order.payment.provider_ref
+    db.session.commit()
+    voided = None
+    if ref is not None:
+        voided = payments.provider().void(ref, f"order-{order.id}-void-{attempt}")
+    order = _locked_retryable(order.id)
+    payment = order.payment
+    if order.status != OrderStatus.AWAITING_PAYMENT or payment.attempt != attempt:
+        db.session.rollback()
+        raise OrderNotRetryable("The order moved on meanwhile; read it again.")
+    if voided is not None:
+        payments.apply(payment, voided)
+    if payment.status != PaymentStatus.CAPTURED:
+        payment.status = PaymentStatus.VOIDED.value
     if payment.status != PaymentStatus.VOIDED:
         # The shopper finished authenticating meanwhile: that payment stands.
         db.session.rollback()
@@ -91,7 +110,7 @@ def _after_waiting(order: Order, payment_method: str) -> list[int]:
     _reopen(order, "capture_payment")
     message = outbox.record(outbox.ORDER_PLACED, {"order_id": str(order.id)})
     db.session.commit()
-    return [message.id]
+    return order, [message.id]
 
 
 def _after_failure(order: Order, payment_method: str) -> list[int]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from models import Order, OrderStep, Stock, db
+from models import Order, OrderStep, Payment, Stock, db
 from services.payments import polling
 from tasks.chains import send_recorded
 from tests.factories import auth_headers, make_book, make_user
@@ -118,3 +118,28 @@ def test_an_order_stripe_never_answered_for_expires_at_its_deadline(app, stripe_
     step = _payment_step(order_id)
     assert step.status == "skipped"
     assert step.finished_at is not None
+
+
+def test_paying_again_while_stripe_is_down_is_a_503_to_retry_and_changes_nothing(app, stripe_down):
+    shop = app.test_client()
+    headers, _, order_id = _place_while_down(shop, app)
+    # Given an order waiting for 3-D Secure (as if Stripe had answered before going down)
+    db.session.execute(update(Order).where(Order.id == order_id).values(status="awaiting_payment"))
+    db.session.execute(
+        update(Payment)
+        .where(Payment.order_id == order_id)
+        .values(status="requires_action", provider_ref="pi_unreachable")
+    )
+    db.session.commit()
+
+    answer = shop.post(
+        f"/api/v1/orders/{order_id}/payment",
+        json={"payment_method": "pm_card_mastercard"},
+        headers=headers,
+    )
+
+    assert answer.status_code == 503
+    assert answer.get_json()["error"] == "payment_provider_unavailable"
+    assert answer.headers["Retry-After"] == "30"
+    order = shop.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()
+    assert (order["status"], order["payment"]["status"]) == ("awaiting_payment", "requires_action")
