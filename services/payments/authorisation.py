@@ -68,7 +68,7 @@ def _prepare(order, step, started: datetime) -> StepResult | Authorization:
     request = payments.prepare_authorization(order)
     if request is None:  # answered by an earlier run whose step was not finished
         return _settle_answered(order, step, started)
-    step.status = placement.StepStatus.RUNNING
+    step.status = StepStatus.RUNNING
     step.started_at = started
     return request
 
@@ -98,7 +98,7 @@ def _settle(request: Authorization, answer: ProviderResult, order, step, started
 def _settle_answered(order, step, started: datetime) -> StepResult:
     payment = order.payment
     if payment.status in payments.HELD:
-        placement._finish(step, placement.StepStatus.SUCCEEDED, started)
+        placement._finish(step, StepStatus.SUCCEEDED, started)
         if review.hold_if_risky(order):  # Radar: staff approve or reject it first
             return StepResult(Outcome.STOP, detail={"risk_level": payment.risk_level})
         return StepResult(Outcome.CONTINUE)
