@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.api.base import Blueprint, Schema, contract
+from app.api.fields import Int
 from app.api.orders import OrderSchema
 from app.auth import login_required, require_user, staff_required
 from models import db
@@ -30,7 +31,7 @@ blp = Blueprint("payments", __name__, description="Order payments: refunds and r
 
 
 class RefundRequestSchema(Schema):
-    amount_cents = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    amount_cents = Int(minimum=1, load_default=None)
     reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 255))
     restock = ma.fields.Boolean(load_default=False)
 
