@@ -12,6 +12,7 @@ from models.inbox import (
     InAppNotification,
     NotificationDelivery,
     NotificationEvent,
+    PushSubscription,
     UserPhone,
 )
 from models.inventory import (
@@ -81,6 +82,7 @@ __all__ = [
     "ProcessedPaymentEvent",
     "Promotion",
     "PromotionRedemption",
+    "PushSubscription",
     "RecommendationBuild",
     "ReconciliationReport",
     "RefreshToken",

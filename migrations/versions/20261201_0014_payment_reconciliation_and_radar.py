@@ -1,7 +1,7 @@
 """payments: nightly reconciliation reports, Radar risk level
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0016 (was 0009; follows main's head)
 Create Date: 2026-12-01 16:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
