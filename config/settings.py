@@ -254,6 +254,8 @@ def load() -> dict:
         "STRIPE_MAX_NETWORK_RETRIES": _env_int("STRIPE_MAX_NETWORK_RETRIES", 2),
         # Threads of the payments worker (calls to the provider wait on the network).
         "PAYMENTS_CONCURRENCY": _env_int("PAYMENTS_CONCURRENCY", 16),
+        # A payment unanswered this long is asked about at the provider (poll_stuck_payments).
+        "PAYMENT_STUCK_AFTER_SECONDS": _env_int("PAYMENT_STUCK_AFTER_SECONDS", 300),
         # The outbox relay re-sends recorded work unsent for at least this long.
         "OUTBOX_RELAY_AFTER_SECONDS": _env_int("OUTBOX_RELAY_AFTER_SECONDS", 5),
         # --- Shipping and tracking ---
