@@ -26,6 +26,7 @@ THROUGHPUT_ORDERS = int(os.environ.get("BENCH_THROUGHPUT_ORDERS", "600"))
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 # BENCH_LOG_LEVEL=INFO (with LOG_FORMAT=json and OTEL_* set) measures logging and tracing on.
 CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
+CEILING_TASKS = int(os.environ.get("BENCH_CEILING_TASKS", "2000"))
 
 os.environ.update(
     DATABASE_URL=DATABASE_URL,
@@ -36,6 +37,8 @@ os.environ.update(
     DATABASE_POOL_SIZE=str(THREADS + 2),
     # Real services are configured, so the app needs a secret: one per benchmark run.
     SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
+    # tasks.diagnostics.echo: the trivial task of the ceiling.
+    ENABLE_DIAGNOSTIC_TASKS="true",
 )
 
 import json  # noqa: E402
@@ -45,6 +48,7 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
+from celery.result import ResultSet  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -196,6 +200,18 @@ def latency_phase(app, shoppers: list[dict]) -> dict:
     }
 
 
+def ceiling_phase(app) -> dict:
+    """The trivial-task ceiling of the same broker, worker and concurrency: CEILING_TASKS
+    echo tasks published and run, end to end."""
+    celery_app = app.extensions["celery"]
+    echo = celery_app.signature("tasks.diagnostics.echo", args=({}, "ceiling"))
+    started = time.perf_counter()
+    results = ResultSet([echo.clone().apply_async() for _ in range(CEILING_TASKS)])
+    results.join_native(timeout=300)
+    seconds = time.perf_counter() - started
+    return {"tasks": CEILING_TASKS, "tasks_per_second": CEILING_TASKS / seconds}
+
+
 def throughput_phase(app, shoppers: list[dict], worker: WorkerProcess) -> dict:
     """Orders are placed while the worker is stopped, then one worker drains them: its rate
     is not limited by the in-process API sharing the CPU with it."""
@@ -255,8 +271,11 @@ def main() -> None:
         report = {
             "worker_concurrency": CONCURRENCY,
             "latency": latency_phase(app, latency_shoppers),
+            "ceiling": ceiling_phase(app),
             "throughput": throughput_phase(app, throughput_shoppers, worker),
         }
+        all_steps = report["throughput"]["worker_all_steps_done_per_second"]
+        report["all_steps_done_of_ceiling"] = all_steps / report["ceiling"]["tasks_per_second"]
     finally:
         worker.stop()
     out = VAR_DIR / "bench"
