@@ -4,7 +4,9 @@ and the confirmed orders per second one worker sustains.
     .venv/bin/python -m tests.bench.checkout
 
 Runs on the local PostgreSQL/RabbitMQ/Redis (BENCH_* URLs), with the API in process (Flask
-test client) and one real ``celery worker`` (prefork, concurrency BENCH_WORKER_CONCURRENCY).
+test client) and real workers: by default the layout `make run` starts (BENCH_LAYOUT=run:
+run.py's own worker commands, WORKER_* settings), or one prefork worker serving every queue
+(BENCH_LAYOUT=single, concurrency BENCH_WORKER_CONCURRENCY).
 Times come from the database: the order's ``created_at`` (set when POST /checkout starts)
 and the ``confirm_order`` step's ``finished_at``. Prints a small report (and writes
 var/bench/checkout.json).
@@ -26,6 +28,9 @@ THROUGHPUT_ORDERS = int(os.environ.get("BENCH_THROUGHPUT_ORDERS", "600"))
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 # BENCH_LOG_LEVEL=INFO (with LOG_FORMAT=json and OTEL_* set) measures logging and tracing on.
 CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
+# "run": the workers of `make run` (prefork for database steps, thread pools for payments and
+# for email/search/notifications); "single": one prefork worker serving every queue.
+LAYOUT = os.environ.get("BENCH_LAYOUT", "run")
 CEILING_TASKS = int(os.environ.get("BENCH_CEILING_TASKS", "2000"))
 
 os.environ.update(
@@ -57,7 +62,7 @@ from config.settings import VAR_DIR  # noqa: E402
 from models import Book, Cart, CartItem, Stock, StockMovement, User, Warehouse, db  # noqa: E402
 from tests.support.database import recreate_database  # noqa: E402
 from tests.support.orders import checkout_body  # noqa: E402
-from tests.support.workers import WorkerProcess  # noqa: E402
+from tests.support.workers import LayoutWorkers, WorkerProcess  # noqa: E402
 
 BOOKS = 20
 
@@ -212,7 +217,7 @@ def ceiling_phase(app) -> dict:
     return {"tasks": CEILING_TASKS, "tasks_per_second": CEILING_TASKS / seconds}
 
 
-def throughput_phase(app, shoppers: list[dict], worker: WorkerProcess) -> dict:
+def throughput_phase(app, shoppers: list[dict], worker) -> dict:
     """Orders are placed while the worker is stopped, then one worker drains them: its rate
     is not limited by the in-process API sharing the CPU with it."""
     worker.stop()
@@ -260,7 +265,10 @@ def main() -> None:
     app = create_app()
     celery_app = app.extensions["celery"]
     celery_app.control.purge()
-    worker = WorkerProcess(celery_app, name="bench", concurrency=CONCURRENCY)
+    if LAYOUT == "run":
+        worker = LayoutWorkers(celery_app, {**app.config, "WORKER_CONCURRENCY": CONCURRENCY})
+    else:
+        worker = WorkerProcess(celery_app, name="bench", concurrency=CONCURRENCY)
     with app.app_context():
         book_ids = seed_books()
         latency_shoppers = seed_shoppers(LATENCY_ORDERS, book_ids)
@@ -270,6 +278,7 @@ def main() -> None:
         # Requests run without an outer app context: each gets its own (and its own session).
         report = {
             "worker_concurrency": CONCURRENCY,
+            "layout": LAYOUT,
             "latency": latency_phase(app, latency_shoppers),
             "ceiling": ceiling_phase(app),
             "throughput": throughput_phase(app, throughput_shoppers, worker),
