@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+import orjson
 import redis
 from flask import Response, current_app, request
 
@@ -45,7 +46,7 @@ def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict
     if key:
         metrics.CACHE_REQUESTS.labels(namespace, "miss" if page is None else "hit").inc()
     if page is None:
-        body = json.dumps(produce(), separators=(",", ":"), ensure_ascii=False).encode()
+        body = orjson.dumps(produce(), option=orjson.OPT_NON_STR_KEYS)
         page = Page(hashlib.sha256(body).hexdigest()[:32], body)
         if key:
             _store(key, generation, stock_generation, page)
