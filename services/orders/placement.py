@@ -336,7 +336,8 @@ def request_shipment(order_id: uuid.UUID, carrier=None) -> StepResult:
 def _record_reindex(order: Order) -> None:
     # With an outbox message that wakes the search queue's debounced batch reindexer.
     search_freshness.book_changed(
-        sorted(line.book_id for line in order.lines), reason=f"order:{order.id}"
+        sorted(line.book_id for line in order.lines),
+        reason=f"{search_freshness.ORDER_REASON}{order.id}",
     )
 
 

@@ -73,12 +73,16 @@ def prepare(app) -> Path:
         db.session.commit()
         tokens = [access_token_for(user) for user in users]
         genres = db.session.execute(text("SELECT slug FROM genres ORDER BY slug")).scalars().all()
-        books = db.session.execute(
-            text(
-                "SELECT b.id FROM books b JOIN stock s ON s.book_id = b.id "
-                "WHERE s.on_hand - s.reserved > 50 ORDER BY b.id LIMIT 2000"
+        books = (
+            db.session.execute(
+                text(
+                    "SELECT b.id FROM books b JOIN stock s ON s.book_id = b.id "
+                    "WHERE s.on_hand - s.reserved >= 20 ORDER BY b.id LIMIT 2000"
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
         titles = db.session.execute(text("SELECT title FROM books LIMIT 500")).scalars().all()
         db.session.commit()
     words = sorted({word for title in titles for word in title.split()[:2] if word.isalpha()})
@@ -248,6 +252,8 @@ def main() -> None:
     sampler = Sampler(app)
     try:
         with gunicorn("wsgi:app", free_port()) as base:
+            if not json.loads(fixture.read_text())["books"]:
+                raise SystemExit("no book in stock to buy: the fixture is empty")
             sampler.start()
             history = run_locust(base, fixture)
             time.sleep(5)  # the orders still in flight

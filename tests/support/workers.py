@@ -79,6 +79,10 @@ class WorkerProcess:
         self.stop()
         raise RuntimeError("worker did not answer a ping in time")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the worker and its pool processes have used so far."""
+        return _tree_cpu_seconds([self.process] if self.process else [])
+
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool children): a crash."""
         if self.process and self.process.poll() is None:
@@ -135,6 +139,10 @@ class LayoutWorkers:
             self.stop()
             raise RuntimeError(f"workers did not answer a ping in time: {waiting}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the layout's workers and their pools have used so far."""
+        return _tree_cpu_seconds(self.processes)
+
     def stop(self) -> None:
         """Warm shutdown of each (SIGTERM to its main process), SIGKILL if it lingers."""
         for process in self.processes:
@@ -147,3 +155,18 @@ class LayoutWorkers:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
         self.processes = []
+
+
+def _tree_cpu_seconds(processes: list[subprocess.Popen]) -> float:
+    import psutil
+
+    total = 0.0
+    for process in processes:
+        try:
+            root = psutil.Process(process.pid)
+            for each in [root, *root.children(recursive=True)]:
+                times = each.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
