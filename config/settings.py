@@ -204,6 +204,8 @@ def load() -> dict:
         "PORT": _env_int("PORT", 8000),
         "FLOWER_PORT": _env_int("FLOWER_PORT", 5555),
         "WEB_CONCURRENCY": _env_int("WEB_CONCURRENCY", 2),
+        # Threads per gunicorn process (gthread workers), at most DATABASE_POOL_SIZE.
+        "WEB_THREADS": _env_int("WEB_THREADS", 4),
         "WORKER_CONCURRENCY": _env_int("WORKER_CONCURRENCY", 2),
         # Messages each process of a worker reserves ahead: 1 (the Celery config's default)
         # suits long steps; `make run` gives its database-bound worker this value.

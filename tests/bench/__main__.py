@@ -37,8 +37,8 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
-# sync (the default) or gthread with BENCH_GUNICORN_THREADS threads per process.
-GUNICORN_CLASS = os.environ.get("BENCH_GUNICORN_CLASS", "sync")
+# gthread (as `make run`) with BENCH_GUNICORN_THREADS threads per process, or sync.
+GUNICORN_CLASS = os.environ.get("BENCH_GUNICORN_CLASS", "gthread")
 GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
 LARGE_CATALOG = int(os.environ.get("BENCH_LARGE_CATALOG", "100000"))
 
@@ -252,7 +252,8 @@ def write_report(report: dict) -> None:
         "# Benchmark report",
         "",
         f"Run {report['started_at']} on {os.cpu_count()} cores; wrk {CONNECTIONS} connections, "
-        f"{SECONDS} s per run, median of {RUNS} runs; gunicorn {GUNICORN_WORKERS} sync workers; "
+        f"{SECONDS} s per run, median of {RUNS} runs; gunicorn {GUNICORN_WORKERS} {GUNICORN_CLASS} "
+        f"workers; "
         "everything on this one machine.",
         "",
         "## Ceilings of this machine",
