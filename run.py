@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from config import secrets, settings
 from config.embedded import EmbeddedServices
@@ -48,11 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Before the embedded URLs are exported (they would count as configured services).
         secrets.resolve_secret(os.environ, settings.VAR_DIR)
+        secrets.resolve_pii_keys(os.environ, settings.VAR_DIR)
     except secrets.MissingSecret as exc:
         say(f"ERROR: {exc}")
         return 2
     if not os.environ.get("SECRET_KEY"):
         os.environ.setdefault("SECRET_KEY_FILE", str(settings.VAR_DIR / secrets.SECRET_FILE_NAME))
+    if not os.environ.get("PII_KEYS"):
+        os.environ.setdefault("PII_KEYS_FILE", str(settings.VAR_DIR / secrets.PII_KEYS_FILE_NAME))
+    embedded_defaults(os.environ, settings.VAR_DIR)
     services = EmbeddedServices()
     try:
         os.environ.update(services.start())
@@ -217,6 +222,17 @@ def _flower_auth() -> list[str]:
         return [f"--basic-auth={credentials}"]
     say("WARNING: Flower is open (no FLOWER_BASIC_AUTH=user:password): keep it on 127.0.0.1")
     return []
+
+
+def embedded_defaults(environ, var_dir: Path) -> None:
+    """With no service configured (the embedded default): simulated parcels advance on their
+    own, so a local order reaches "delivered" (and every notification on the way), and web
+    push has a key pair made once under var/ (never a shared one). What is set wins."""
+    if any(environ.get(name) for name in secrets.SERVICE_URL_SETTINGS):
+        return
+    environ.setdefault("CARRIER_SIMULATION", "on")
+    if not environ.get("WEBPUSH_VAPID_PRIVATE_KEY"):
+        environ.setdefault("WEBPUSH_VAPID_PRIVATE_KEY_FILE", str(secrets.local_vapid_key(var_dir)))
 
 
 def _child_environment() -> dict[str, str]:

@@ -4,8 +4,12 @@ import sys
 
 from app import create_app
 from config.secrets import MissingSecret
+from models.encryption import PiiKeyError
 
 try:
     app = create_app()
-except MissingSecret as exc:  # one line, no traceback: the operator knows what to set
+except (
+    MissingSecret,
+    PiiKeyError,
+) as exc:  # one line, no traceback: the operator knows what to set
     sys.exit(str(exc))

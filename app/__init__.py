@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import secrets, settings
+from models import encryption
 from services import settings as service_settings
 
 
@@ -18,7 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             app.config.from_mapping(
                 secrets.signing_keys(app.config["SECRET_KEY"], app.config["SECRET_KEY_PREVIOUS"])
             )
-    service_settings.bind(service_settings.Settings.from_config(app.config))
+    bind_services(app)
 
     from app.api import register_blueprints
     from app.cli import register_cli
@@ -44,6 +45,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     capture.install()  # domain events written with the changes they describe
     return app
+
+
+def bind_services(app: Flask) -> None:
+    """Bind this app's settings and PII keyring as the ones services and models read (one app
+    per process; tests that build a second app bind the first one back)."""
+    service_settings.bind(service_settings.Settings.from_config(app.config))
+    encryption.bind_keyring(encryption.Keyring.parse(app.config["PII_KEYS"]))
 
 
 def _trust_proxies(app: Flask) -> None:

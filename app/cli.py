@@ -210,3 +210,6 @@ def register_cli(app: Flask) -> None:
     from app.cli_recommendations import recommendations_cli
 
     app.cli.add_command(recommendations_cli)
+    from app.cli_pii import pii_cli
+
+    app.cli.add_command(pii_cli)

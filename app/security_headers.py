@@ -37,12 +37,14 @@ def register_security_headers(app: Flask) -> None:
 
 
 def _docs_policy(assets_url: str) -> str:
-    """Swagger UI: its scripts and styles from its CDN (plus its inline bootstrap), the
-    OpenAPI document from here, nothing else."""
+    """Swagger UI: its scripts and styles from where its assets are (this server, or a CDN if
+    OPENAPI_SWAGGER_UI_URL names one), its start script from here, the OpenAPI document from
+    here; no inline code at all (the page carries its settings as data attributes)."""
     parts = urlsplit(assets_url)
-    cdn = f"{parts.scheme}://{parts.netloc}" if parts.netloc else "'self'"
+    cdn = f" {parts.scheme}://{parts.netloc}" if parts.netloc else ""
     return (
         "default-src 'none'; "
-        f"script-src {cdn} 'unsafe-inline'; style-src {cdn} 'unsafe-inline'; "
-        f"img-src 'self' data: {cdn}; connect-src 'self'; frame-ancestors 'none'"
+        f"script-src 'self'{cdn}; style-src 'self'{cdn}; "
+        f"img-src 'self' data:{cdn}; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'none'"
     )

@@ -61,6 +61,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"queue": "notifications", "expires": 55},
     },
+    "release_held_notifications": {
+        "task": "tasks.notifications.release_held",
+        "schedule": 60.0,
+        "options": {"queue": "notifications", "expires": 55},
+    },
     # --- analytics ---
     "publish_events": {
         "task": "tasks.analytics.publish_events",

@@ -54,6 +54,10 @@ def result_backend_for(redis_url: str) -> str:
     return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
+def _read_file(path: str | None) -> str | None:
+    return Path(path).read_text().strip() if path else None
+
+
 def limiter_storage_uri(redis_url: str) -> str:
     """Flask-Limiter's spelling of a Redis URL (``unix://`` sockets are ``redis+unix://``)."""
     if redis_url.startswith("unix://"):
@@ -72,6 +76,13 @@ def load() -> dict:
         # Accepted for verification only, while tokens signed with it are still about.
         "SECRET_KEY_PREVIOUS": previous_key,
         **secrets.signing_keys(secret_key, previous_key),
+        # AES-GCM keys of the PII encrypted at rest, "<id>:<base64 key>" newest first; generated
+        # once into var/pii_keys for the embedded default, required with real services.
+        "PII_KEYS": secrets.resolve_pii_keys(
+            os.environ, Path(_env("BOOKSTORE_VAR_DIR", str(VAR_DIR)))
+        ),
+        # `flask pii rotate` re-seals this many rows per transaction.
+        "PII_ROTATE_BATCH_SIZE": _env_int("PII_ROTATE_BATCH_SIZE", 500),
         # production: HSTS on every answer, and SECRET_KEY required.
         "APP_ENV": _env("APP_ENV", "development"),
         # Proxy hops in front of the API whose X-Forwarded-For/-Proto are trusted (0: none).
@@ -161,6 +172,10 @@ def load() -> dict:
         "ACCOUNT_MAIL_WINDOW_SECONDS": _env_int("ACCOUNT_MAIL_WINDOW_SECONDS", 3600),
         # Review writes (post, change, withdraw) per user.
         "RATE_LIMIT_REVIEW_WRITES": _env("RATE_LIMIT_REVIEW_WRITES", "20 per hour"),
+        # PUT /me/phone (each one texts a code) and its code checks, per user: the code has
+        # 10**6 values, so guesses stay far fewer than that within a code's 10 minutes.
+        "RATE_LIMIT_PHONE": _env("RATE_LIMIT_PHONE", "3 per 10 minutes;10 per day"),
+        "RATE_LIMIT_PHONE_VERIFY": _env("RATE_LIMIT_PHONE_VERIFY", "5 per 10 minutes;20 per day"),
         # --- frontend contract (issue 11) ---
         # Guest checkouts, per client address and per guest e-mail address.
         "RATE_LIMIT_GUEST_CHECKOUT": _env("RATE_LIMIT_GUEST_CHECKOUT", "10 per minute;50 per hour"),
@@ -264,6 +279,27 @@ def load() -> dict:
         "CARRIER_WEBHOOK_SECRET": _env("CARRIER_WEBHOOK_SECRET"),
         # Shipments with no carrier event for this long are polled (beat, hourly).
         "TRACKING_STALE_HOURS": float(_env("TRACKING_STALE_HOURS", "24")),
+        # --- Web Push (notifications' web_push channel) ---
+        # The VAPID private key (PEM, or py_vapid's base64url DER/raw form), or a file holding
+        # it. No default key: `make run` generates one under var/ for the embedded default;
+        # without one the channel skips its deliveries ("push_not_configured").
+        "WEBPUSH_VAPID_PRIVATE_KEY": _env("WEBPUSH_VAPID_PRIVATE_KEY")
+        or _read_file(_env("WEBPUSH_VAPID_PRIVATE_KEY_FILE")),
+        # The contact push services may use (a mailto: or https: URL).
+        "WEBPUSH_VAPID_SUBJECT": _env("WEBPUSH_VAPID_SUBJECT", "mailto:no-reply@bookstore.example"),
+        # Push endpoints come from browsers: only https URLs on these hosts are accepted
+        # (comma-separated; "*.example.com" matches any subdomain).
+        "WEBPUSH_ALLOWED_HOSTS": _env(
+            "WEBPUSH_ALLOWED_HOSTS",
+            "fcm.googleapis.com,updates.push.services.mozilla.com,*.push.services.mozilla.com,"
+            "*.push.apple.com,*.notify.windows.com",
+        ),
+        # Extra origins accepted as they are, http included (a local push-service peer in tests;
+        # empty by default, never for production).
+        "WEBPUSH_EXTRA_ORIGINS": _env("WEBPUSH_EXTRA_ORIGINS", ""),
+        "WEBPUSH_TTL_SECONDS": _env_int("WEBPUSH_TTL_SECONDS", 24 * 3600),
+        "WEBPUSH_TIMEOUT_SECONDS": float(_env("WEBPUSH_TIMEOUT_SECONDS", "10")),
+        "WEBPUSH_MAX_SUBSCRIPTIONS": _env_int("WEBPUSH_MAX_SUBSCRIPTIONS", 10),
         # --- Operability ---
         # Registers tasks.diagnostics.* (echo, fail, flaky): tests and debugging only.
         "ENABLE_DIAGNOSTIC_TASKS": _env_bool("ENABLE_DIAGNOSTIC_TASKS", False),

@@ -12,6 +12,7 @@ from models.inbox import (
     InAppNotification,
     NotificationDelivery,
     NotificationEvent,
+    PushSubscription,
     UserPhone,
 )
 from models.inventory import (
@@ -80,6 +81,7 @@ __all__ = [
     "ProcessedPaymentEvent",
     "Promotion",
     "PromotionRedemption",
+    "PushSubscription",
     "RecommendationBuild",
     "ReconciliationReport",
     "RefreshToken",

@@ -32,6 +32,8 @@ class User(TimestampMixin, Base):
     )
     is_active: Mapped[bool] = mapped_column(default=True, server_default="true")
     email_verified_at: Mapped[datetime | None]
+    # Set once DELETE /me's erasure ran: the row stays (orders point at it), anonymised.
+    erased_at: Mapped[datetime | None]
 
     @property
     def is_staff(self) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, TimestampMixin, new_id
+from models.encryption import EncryptedText
 
 
 class Address(TimestampMixin, Base):
@@ -17,11 +18,12 @@ class Address(TimestampMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str] = mapped_column(String(200))
-    line1: Mapped[str] = mapped_column(Text)
-    line2: Mapped[str | None] = mapped_column(Text)
-    city: Mapped[str] = mapped_column(String(128))
-    region: Mapped[str | None] = mapped_column(String(128))
-    postal_code: Mapped[str] = mapped_column(String(32))
+    # Encrypted at rest (models/encryption.py); their lengths are bounded by the API schema.
+    name: Mapped[str] = mapped_column(EncryptedText("addresses.name"))
+    line1: Mapped[str] = mapped_column(EncryptedText("addresses.line1"))
+    line2: Mapped[str | None] = mapped_column(EncryptedText("addresses.line2"))
+    city: Mapped[str] = mapped_column(EncryptedText("addresses.city"))
+    region: Mapped[str | None] = mapped_column(EncryptedText("addresses.region"))
+    postal_code: Mapped[str] = mapped_column(EncryptedText("addresses.postal_code"))
     # ISO 3166-1 alpha-2, upper case.
     country: Mapped[str] = mapped_column(String(2))

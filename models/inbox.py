@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, new_id
+from models.encryption import EncryptedText
 
 
 class NotificationEvent(Base):
@@ -32,7 +33,15 @@ class NotificationDelivery(Base):
 
     __tablename__ = "notification_deliveries"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sent', 'failed', 'skipped')", name="status_known"),
+        CheckConstraint(
+            "status IN ('queued', 'held', 'sent', 'failed', 'skipped')", name="status_known"
+        ),
+        # The quiet-hours release sweep reads held deliveries by the end of their window.
+        Index(
+            "ix_notification_deliveries_held",
+            "hold_until",
+            postgresql_where=text("status = 'held'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -49,6 +58,25 @@ class NotificationDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     sent_at: Mapped[datetime | None]
+    # SMS and push in the user's quiet hours: held (status "held") until this time.
+    hold_until: Mapped[datetime | None]
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (``PushSubscription.toJSON()``): where to send and
+    the keys that encrypt for it. The endpoint host is one of the allowed push services."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    endpoint: Mapped[str] = mapped_column(String(1024), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))
+    auth: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_sent_at: Mapped[datetime | None]
 
 
 class InAppNotification(Base):
@@ -108,7 +136,8 @@ class UserPhone(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    phone_e164: Mapped[str] = mapped_column(String(20))
+    # Encrypted at rest (models/encryption.py).
+    phone_e164: Mapped[str] = mapped_column(EncryptedText("user_phones.phone_e164"))
     verified_at: Mapped[datetime | None]
     code_hash: Mapped[str | None] = mapped_column(String(64))
     code_expires_at: Mapped[datetime | None]

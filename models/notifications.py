@@ -60,4 +60,7 @@ class NotificationPreference(Base):
     # Per category and channel: {"order_updates": {"email": true, "in_app": true, ...}, ...};
     # null: the defaults. order_updates/marketing above mirror the email channel.
     channels: Mapped[dict | None] = mapped_column(JSONB)
+    # {"start": "22:00", "end": "07:00", "tz": "Europe/Paris"}: SMS and push wait until the end
+    # (e-mail and in-app never do); null: none.
+    quiet_hours: Mapped[dict | None] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

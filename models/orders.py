@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import Base, TimestampMixin, new_id
+from models.encryption import EncryptedJSON
 
 
 class CartStatus(enum.StrEnum):
@@ -158,7 +159,8 @@ class Order(TimestampMixin, Base):
     shipping_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     tax_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     total_cents: Mapped[int]
-    shipping_address: Mapped[dict] = mapped_column(JSONB)
+    # The address the order ships to, as given at checkout; encrypted at rest.
+    shipping_address: Mapped[dict] = mapped_column(EncryptedJSON("orders.shipping_address"))
     shipping_method: Mapped[str] = mapped_column(String(32))
     promo_code: Mapped[str | None] = mapped_column(String(64))
     promotion_id: Mapped[uuid.UUID | None] = mapped_column(

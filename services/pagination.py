@@ -1,7 +1,7 @@
 """The one pagination of every list: keyset sort orders (the "rows after this one" condition
 for any mix of directions and NULLs), signed opaque cursors, and pages ``{items, next_cursor}``.
 
-A cursor is the sort key of the last row served, signed with the service secret and salted
+A cursor is the sort key of the last row served, signed with the cursor key and salted
 with the list it belongs to, so it only works where it was issued; a forged, altered or
 foreign cursor is ``InvalidCursor`` (400 ``invalid_cursor``)."""
 
@@ -158,12 +158,16 @@ class SortOrder:
 
 class CursorCodec:
     """Signs sort values into an opaque cursor and verifies them back. The salt names the
-    list and the sort, so a cursor only works where it was issued. The secret defaults to the
-    bound service settings' secret."""
+    list and the sort, so a cursor only works where it was issued. The keys (newest first: the
+    first signs, every one verifies) default to the cursor keys derived from the service secret
+    and its predecessor (``CURSOR_KEYS``), never the raw secret."""
 
-    def __init__(self, salt: str, secret: str | None = None) -> None:
-        key = secret if secret is not None else settings.current().secret_key
-        self._serializer = URLSafeSerializer(key, salt=f"cursor.{salt}")
+    def __init__(self, salt: str, keys: Sequence[str] | None = None) -> None:
+        keys = list(keys if keys is not None else settings.current().cursor_keys)
+        if not keys:
+            raise ValueError("no cursor signing key")
+        # itsdangerous signs with the last key of the list and verifies with any of them.
+        self._serializer = URLSafeSerializer(list(reversed(keys)), salt=f"cursor.{salt}")
 
     def encode(self, order: SortOrder, values: Sequence) -> str:
         payload = [key.to_json(value) for key, value in zip(order.keys, values, strict=True)]

@@ -13,6 +13,10 @@ from typing import Any
 @dataclass(frozen=True)
 class Settings:
     secret_key: str
+    # Per-purpose keys derived from the secret (config/secrets.py), newest first: the first
+    # signs, all verify (the previous secret's during a rotation).
+    cursor_keys: tuple[str, ...] = ()
+    order_link_keys: tuple[str, ...] = ()
     default_currency: str = "USD"
     cart_ttl_seconds: int = 7 * 24 * 3600
     order_payment_timeout_seconds: int = 30 * 60
@@ -32,6 +36,8 @@ class Settings:
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         return cls(
             secret_key=config["SECRET_KEY"],
+            cursor_keys=tuple(config["CURSOR_KEYS"]),
+            order_link_keys=tuple(config["ORDER_LINK_KEYS"]),
             default_currency=config["DEFAULT_CURRENCY"],
             cart_ttl_seconds=config["CART_TTL_SECONDS"],
             order_payment_timeout_seconds=config["ORDER_PAYMENT_TIMEOUT_SECONDS"],

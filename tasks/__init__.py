@@ -10,6 +10,7 @@ from tasks import (  # noqa: F401
     order_jobs,
     orders,
     payments,
+    privacy,
     recommendations,
     reviews,
     search,

@@ -33,6 +33,7 @@ from models import OutboxMessage, db
 from services import outbox
 from services.observability import context as log_context
 from services.observability import tracing
+from services.privacy import erasure
 from services.search import freshness as search_freshness
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ RATING_SUMMARY = "rating_summary"
 REFRESH_RATING_SUMMARY = "tasks.reviews.refresh_rating_summary"
 HANDLE_PAYMENT_EVENT = "tasks.payments.handle_payment_event"
 REFUND_PAYMENT = "tasks.payments.refund_payment"
+ERASE_ACCOUNT = "tasks.privacy.erase_account"
 
 
 def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
@@ -107,6 +109,8 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         return celery_app.signature(REFUND_PAYMENT, args=(payload["refund_id"],), immutable=True)
     if message.kind == outbox.PAYMENT_EVENT:
         return celery_app.signature(HANDLE_PAYMENT_EVENT, args=(payload,), immutable=True)
+    if message.kind == erasure.ERASE_ACCOUNT:
+        return celery_app.signature(ERASE_ACCOUNT, args=(payload["user_id"],), immutable=True)
     if message.kind == search_freshness.REINDEX_BOOKS:
         # The delay lets a burst of changes to one book land before the batch reads it.
         debounce = celery_app.conf.get("search_reindex_debounce_seconds", 0)

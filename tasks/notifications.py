@@ -8,13 +8,13 @@ import uuid
 from celery import shared_task
 from flask import current_app
 
-from services.notifications import back_in_stock, channels, events, sms
+from services.notifications import back_in_stock, channels, events, quiet_hours, sms, web_push
 from services.notifications.email import TransientEmailError
 from tasks.chains import send_recorded
 from tasks.orders import TRANSIENT_ERRORS
 
 # Per channel: (retry countdown base seconds, max retries).
-CHANNEL_RETRY = {"email": (30, 6), "in_app": (2, 8), "sms": (60, 5)}
+CHANNEL_RETRY = {"email": (30, 6), "in_app": (2, 8), "sms": (60, 5), "web_push": (30, 5)}
 
 
 @shared_task(name="tasks.notifications.dispatch", bind=True, max_retries=8)
@@ -35,11 +35,25 @@ def deliver(self, delivery_id: str, channel: str = "email") -> str | None:
     base, max_retries = CHANNEL_RETRY.get(channel, (30, 3))
     try:
         return channels.deliver(uuid.UUID(delivery_id), current_app.config)
-    except (TransientEmailError, *sms.TRANSIENT, *TRANSIENT_ERRORS) as exc:
+    except (
+        TransientEmailError,
+        web_push.TransientPushError,
+        *sms.TRANSIENT,
+        *TRANSIENT_ERRORS,
+    ) as exc:
         if self.request.retries >= max_retries:
             channels.record_gave_up(uuid.UUID(delivery_id), str(exc))
             return "failed"
         raise self.retry(exc=exc, countdown=base * 2**self.request.retries) from exc
+
+
+@shared_task(name="tasks.notifications.release_held", bind=True)
+def release_held(self) -> int:
+    """Send the SMS and push held by quiet hours whose window has ended."""
+    released = quiet_hours.release_due()
+    for delivery_id, channel in released:
+        deliver.apply_async(args=(str(delivery_id),), kwargs={"channel": channel})
+    return len(released)
 
 
 @shared_task(name="tasks.notifications.back_in_stock", bind=True)

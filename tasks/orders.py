@@ -125,11 +125,17 @@ def request_shipment(self, order_id: str) -> str | dict:
 @shared_task(name="tasks.email.send_order_email", bind=True, **STEP_RETRY)
 def send_order_email(self, order_id: str, event: str) -> str | dict:
     """Email the shopper about an order event (confirmed, rejected, payment_failed, ...)."""
+    from services.notifications.events import unsent_outbox_ids
+
     if event == "confirmed":
         step = functools.partial(
             order_placement.confirmation_email_step,
             send=functools.partial(orders.send_email, event="confirmed"),
         )
-        return _run(self, step, order_id)
-    orders.send_email(uuid.UUID(order_id), event)
-    return Outcome.CONTINUE.value
+        outcome = _run(self, step, order_id)
+    else:
+        orders.send_email(uuid.UUID(order_id), event)
+        outcome = Outcome.CONTINUE.value
+    # A shopper with an account is told through the dispatcher: send what send_email recorded.
+    send_recorded(self.app, unsent_outbox_ids(f"order:{order_id}:{event}"))
+    return outcome

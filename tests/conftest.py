@@ -7,6 +7,7 @@ imported, so that workers started by the tests see the same ones.
 
 from __future__ import annotations
 
+import base64
 import os
 
 TEST_DATABASE_URL = os.environ.get(
@@ -21,6 +22,8 @@ os.environ.update(
     REDIS_URL=TEST_REDIS_URL,
     CELERY_RESULT_BACKEND=TEST_REDIS_URL,
     SECRET_KEY="test-secret-key-not-for-production",
+    # One AES-256 key per test run (workers started by the tests inherit it).
+    PII_KEYS="test1:" + base64.urlsafe_b64encode(os.urandom(32)).decode(),
     LOG_LEVEL="WARNING",
     # The diagnostic tasks (tasks.diagnostics.*) exist only where this is set.
     ENABLE_DIAGNOSTIC_TASKS="true",

@@ -24,7 +24,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from app import create_app
+from app import bind_services, create_app
 from config.embedded import EmbeddedServices
 from config.settings import ROOT, result_backend_for
 from models import db
@@ -73,6 +73,7 @@ def embedded_app(app, embedded, monkeypatch):
     app.extensions["celery"].set_current()  # a new Celery app makes itself the current one
     app.extensions["celery"].set_default()
     catalog_cache.init(app.config["REDIS_URL"])
+    bind_services(app)
 
 
 @pytest.mark.worker

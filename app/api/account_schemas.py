@@ -137,12 +137,31 @@ class ChannelPreferencesSchema(Schema):
     in_app = fields.Boolean()
 
 
+class QuietHoursSchema(Schema):
+    """SMS and push wait while the user's clock is between ``start`` and ``end`` (the window
+    may run over midnight); e-mail and in-app, and urgent payment notices, never wait."""
+
+    start = fields.String(
+        required=True, validate=validate.Length(equal=5), metadata={"example": "22:00"}
+    )
+    end = fields.String(
+        required=True, validate=validate.Length(equal=5), metadata={"example": "07:00"}
+    )
+    tz = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"example": "Europe/Paris", "description": "An IANA time zone name."},
+    )
+
+
 class NotificationPreferencesSchema(Schema):
-    """Per category and channel; a PUT may send only what changes."""
+    """Per category and channel; a PUT may send only what changes (``quiet_hours: null``
+    clears them)."""
 
     order_updates = fields.Nested(ChannelPreferencesSchema)
     marketing = fields.Nested(ChannelPreferencesSchema)
     back_in_stock = fields.Nested(ChannelPreferencesSchema)
+    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
 
 
 class InAppNotificationSchema(Schema):

@@ -160,7 +160,7 @@ class OrderDetail(MethodView):
             order_id,
             request.headers.get(CART_TOKEN_HEADER),
             args["token"],
-            current_app.config["SECRET_KEY"],
+            current_app.config["ORDER_LINK_KEYS"],
         )
         return orders.order_view(order)
 

@@ -8,12 +8,13 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.api.cart import CART_TOKEN_HEADER
 from app.api.catalog_http import catalog_response
 from app.api.catalog_schemas import BookSchema
-from app.auth import current_user, login_required, require_user
+from app.auth import current_user, login_optional, login_required, require_user
 from models import db
+from services.accounts.tokens import InvalidToken
 from services.orders import cart as carts
 from services.recommendations import reads as recommendations
 from services.recommendations.build import current_generation
@@ -64,6 +65,8 @@ class MyRecommendations(MethodView):
 
 @blp.route("/cart/recommendations")
 class CartRecommendations(MethodView):
+    @login_optional
+    @contract(InvalidToken, request_headers=["X-Cart-Token"])
     @blp.arguments(RecommendationArgs, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args):

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.auth import login_required, require_user
 from services.orders import lifecycle as orders
 from services.shipping import carriers, tracking
@@ -38,6 +38,7 @@ class TrackingSchema(Schema):
 
 @blp.route("/webhooks/shipping/<string:carrier>")
 class ShippingWebhook(MethodView):
+    @contract(carriers.UnknownCarrier, carriers.InvalidWebhook, "payload_too_large")
     @blp.response(200, WebhookReceiptSchema)
     def post(self, carrier):
         """A carrier's status events. The carrier must be a registered adapter (404 otherwise)
@@ -53,6 +54,7 @@ class ShippingWebhook(MethodView):
 @blp.route("/orders/<uuid:order_id>/tracking")
 class OrderTracking(MethodView):
     @login_required
+    @contract(orders.OrderNotFound)
     @blp.response(200, TrackingSchema)
     def get(self, order_id):
         """Where your parcel is: the carrier's events in carrier-time order."""

@@ -21,6 +21,7 @@ from models import (
 )
 from services.errors import NotFound
 from services.notifications import delivery as email_log
+from services.notifications import quiet_hours
 from services.notifications.events import EVENTS
 from services.pagination import newest_first
 
@@ -50,6 +51,36 @@ def _context(event: NotificationEvent, user: User) -> tuple[dict, str | None]:
     return context, link
 
 
+def _email_key(event: NotificationEvent, kind, delivery: NotificationDelivery, context) -> str:
+    """The e-mail log's dedupe key: the order mail's own key when the producer named one (one
+    mail per refund), else the order event's shared key (a staff "ship" and the carrier's
+    first scan send one mail), else this delivery's."""
+    own = event.context or {}
+    if own.get("email_key"):
+        return own["email_key"]
+    if kind.order_email and context.get("order_id"):
+        return f"order:{context['order_id']}:{kind.order_email}"
+    return delivery.dedupe_key
+
+
+# Channels whose provider cannot dedupe for us (a text or a push sent twice reaches the user
+# twice): one run at a time per delivery, holding a transaction-scoped advisory lock from the
+# status check through the send to the settled row (the send happens inside the transaction).
+CLAIMED_CHANNELS = frozenset({"sms", "web_push"})
+
+
+def _claim(delivery_id: uuid.UUID) -> str:
+    """The delivery's status once this transaction holds its lock; "sending" if another
+    transaction holds it (a duplicate task running at the same time)."""
+    key = int.from_bytes(delivery_id.bytes[:8], "big", signed=True)
+    if not db.session.scalar(select(func.pg_try_advisory_xact_lock(key))):
+        return "sending"
+    # A fresh read: the run that held the lock before may have settled the row.
+    return db.session.scalar(
+        select(NotificationDelivery.status).where(NotificationDelivery.id == delivery_id)
+    )
+
+
 def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
     """Deliver one queued delivery on its channel. Idempotent (a settled delivery is left
     alone; each channel dedupes its own sending). Commits. Returns the delivery's status."""
@@ -65,16 +96,26 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
     if delivery.status != "queued":
         db.session.rollback()
         return delivery.status
+    if delivery.channel in CLAIMED_CHANNELS:
+        status = _claim(delivery_id)
+        if status != "queued":  # settled meanwhile, or being sent by another run right now
+            db.session.rollback()
+            return status
     user = db.session.get(User, delivery.user_id)
-    context, link = _context(event, user)
     kind = EVENTS[event.event]
+    if (
+        delivery.channel in quiet_hours.HELD_CHANNELS
+        and not kind.urgent
+        and delivery.hold_until is None  # held once already: its window is over
+    ):
+        until = quiet_hours.held_until(user.id, datetime.now(UTC))
+        if until is not None:
+            delivery.status, delivery.hold_until = "held", until
+            db.session.commit()
+            return "held"
+    context, link = _context(event, user)
     if delivery.channel == "email":
-        order_id = context.get("order_id")
-        key = (
-            f"order:{order_id}:{kind.order_email}"
-            if kind.order_email and order_id
-            else delivery.dedupe_key
-        )
+        key = _email_key(event, kind, delivery, context)
         db.session.commit()
         try:
             sent = email_log.send_once(
@@ -105,7 +146,6 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
         from services.notifications import sms
 
         phone = sms.verified_phone(user.id)
-        db.session.commit()
         if phone is None:
             return _settle(delivery_id, "skipped", "no_verified_phone")
         values = defaultdict(str, context)
@@ -116,6 +156,27 @@ def deliver(delivery_id: uuid.UUID, config: Mapping) -> str | None:
             _settle(delivery_id, None, str(exc))
             raise
         return _settle(delivery_id, "sent", None)
+    if delivery.channel == "web_push":
+        from services.notifications import web_push
+
+        values = defaultdict(str, context)
+        payload = {
+            "event": event.event,
+            "title": kind.title.format_map(values)[:200],
+            "body": kind.body.format_map(values)[:1000],
+            "url": link,
+        }
+        if not config.get("WEBPUSH_VAPID_PRIVATE_KEY"):
+            return _settle(delivery_id, "skipped", "push_not_configured")
+        try:
+            sent, removed = web_push.send_to_user(user.id, payload, config)
+        except web_push.TransientPushError as exc:
+            _settle(delivery_id, None, str(exc))
+            raise
+        if sent:
+            return _settle(delivery_id, "sent", None)
+        reason = "push_subscription_gone" if removed else "push_refused"
+        return _settle(delivery_id, "skipped" if removed else "failed", reason)
     db.session.commit()
     return _settle(delivery_id, "skipped", "channel_not_implemented")
 
@@ -126,6 +187,8 @@ def _settle(delivery_id: uuid.UUID, status: str | None, error: str | None) -> st
         values["status"] = status
         if status == "sent":
             values["sent_at"] = datetime.now(UTC)
+        if status == "skipped":
+            values["reason"] = (error or "")[:64] or None
     db.session.execute(
         update(NotificationDelivery)
         .where(NotificationDelivery.id == delivery_id, NotificationDelivery.status == "queued")

@@ -35,9 +35,6 @@ ESSENTIAL_TEMPLATES = frozenset(
         "low_stock_alert",
         "stock_drift_alert",
         "staff_shipment_exception",
-        # Sent through the dispatcher, which applies the per-channel preferences itself.
-        "welcome",
-        "back_in_stock",
     }
 )
 # Template name prefix -> the preference that governs it; unknown prefixes count as order mail.
@@ -246,8 +243,12 @@ def set_preferences(user: User, values: Mapping[str, bool]) -> NotificationPrefe
 
 
 def _wanted(notification: Notification) -> bool:
+    from services.notifications.events import DISPATCHED_TEMPLATES
+
     if notification.template in ESSENTIAL_TEMPLATES or notification.user_id is None:
         return True
+    if notification.template in DISPATCHED_TEMPLATES:
+        return True  # the dispatcher applied the user's per-channel preferences already
     preference = PREFERENCE_BY_PREFIX.get(notification.template.split("_")[0], "order_updates")
     stored = db.session.get(NotificationPreference, notification.user_id)
     if stored is None:

@@ -19,7 +19,7 @@ from services import outbox
 from services.notifications import preferences
 from services.notifications.preferences import CHANNELS
 
-# Channels that exist but cannot deliver yet (no phone numbers, no push subscriptions).
+# Why a channel the user wants cannot deliver to them.
 UNAVAILABLE_CHANNELS = {"sms": "no_verified_phone", "web_push": "no_push_subscription"}
 
 
@@ -31,6 +31,8 @@ class EventKind:
     body: str
     # For order events: the e-mail's dedupe key suffix shared with the order e-mails.
     order_email: str | None = None
+    # Urgent events (the shopper must act soon) ignore quiet hours on SMS and push.
+    urgent: bool = False
 
 
 EVENTS = {
@@ -39,6 +41,62 @@ EVENTS = {
         "welcome",
         "Welcome to Bookstore",
         "Hello {name}, your account is ready. Happy reading!",
+    ),
+    "order_confirmed": EventKind(
+        "order_updates",
+        "order_confirmed",
+        "Order {order_number} confirmed",
+        "We have your order {order_number} ({total}); we tell you when it ships.",
+        "confirmed",
+    ),
+    "order_rejected": EventKind(
+        "order_updates",
+        "order_rejected",
+        "Order {order_number} could not be placed",
+        "We could not place order {order_number}: {reason}",
+        "rejected",
+    ),
+    "payment_failed": EventKind(
+        "order_updates",
+        "order_payment_failed",
+        "Payment failed for order {order_number}",
+        "Your payment for order {order_number} did not go through; nothing was charged.",
+        "payment_failed",
+        urgent=True,
+    ),
+    "awaiting_payment": EventKind(
+        "order_updates",
+        "order_payment_action_required",
+        "Confirm your payment for order {order_number}",
+        "Your bank asks you to confirm the payment of order {order_number} ({total}).",
+        "payment_action_required",
+        urgent=True,
+    ),
+    "order_cancelled": EventKind(
+        "order_updates",
+        "order_cancelled",
+        "Order {order_number} cancelled",
+        "Order {order_number} is cancelled.",
+        "cancelled",
+    ),
+    "order_refunded": EventKind(
+        "order_updates",
+        "order_refunded",
+        "Refund for order {order_number}",
+        "We refunded money on order {order_number}; it reaches your card in 5 to 10 days.",
+        # One e-mail per refund: the key comes from the producer (see ORDER_MAIL_EVENTS).
+    ),
+    "review_hidden": EventKind(
+        "account",
+        "review_hidden",
+        "Your review was hidden",
+        'Our staff hid your review of "{book_title}": {reason}',
+    ),
+    "review_restored": EventKind(
+        "account",
+        "review_restored",
+        "Your review is visible again",
+        'Your review of "{book_title}" is back on the book\'s page.',
     ),
     "order_shipped": EventKind(
         "order_updates",
@@ -75,6 +133,25 @@ EVENTS = {
         "{title} is back in stock.",
     ),
 }
+
+
+# The order flow's e-mail events (``send_order_email``'s ``event``, before any ``:<id>``) and
+# the notification each one is for a shopper with an account.
+ORDER_MAIL_EVENTS = {
+    "confirmed": "order_confirmed",
+    "rejected": "order_rejected",
+    "payment_failed": "payment_failed",
+    "payment_action_required": "awaiting_payment",
+    "refunded": "order_refunded",
+    "cancelled": "order_cancelled",
+    "shipped": "order_shipped",
+    "out_for_delivery": "out_for_delivery",
+    "delivered": "order_delivered",
+    "shipment_exception": "shipment_exception",
+}
+# E-mail templates whose preferences the dispatcher applies per channel (the e-mail log does
+# not apply the older flat flags to them a second time).
+DISPATCHED_TEMPLATES = frozenset(kind.template for kind in EVENTS.values())
 
 
 def notify(event: str, user_id: uuid.UUID, context: dict, dedupe_key: str) -> int | None:
@@ -121,7 +198,11 @@ def _channel_decision(event: NotificationEvent, channel: str) -> str | None:
         from services.notifications.sms import verified_phone
 
         return None if verified_phone(event.user_id) else UNAVAILABLE_CHANNELS["sms"]
-    return UNAVAILABLE_CHANNELS.get(channel)
+    if channel == "web_push":
+        from services.notifications.web_push import has_subscription
+
+        return None if has_subscription(event.user_id) else UNAVAILABLE_CHANNELS["web_push"]
+    return None
 
 
 def fan_out(event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:

@@ -34,15 +34,27 @@ def _merged(stored: NotificationPreference | None) -> dict:
 
 
 def get(user_id) -> dict:
-    return _merged(db.session.get(NotificationPreference, user_id))
+    """The categories' channels, and ``quiet_hours`` (None: none)."""
+    stored = db.session.get(NotificationPreference, user_id)
+    return {**_merged(stored), "quiet_hours": stored.quiet_hours if stored is not None else None}
 
 
 def wants(user_id, category: str, channel: str) -> bool:
-    return get(user_id).get(category, {}).get(channel, False)
+    return (
+        _merged(db.session.get(NotificationPreference, user_id))
+        .get(category, {})
+        .get(channel, False)
+    )
 
 
 def update(user: User, values: Mapping) -> dict:
-    """Merge ``values`` ({category: {channel: bool}}) into the user's preferences. Commits."""
+    """Merge ``values`` ({category: {channel: bool}}, and ``quiet_hours``: {start, end, tz}
+    or None to clear them) into the user's preferences. Commits."""
+    from services.notifications import quiet_hours
+
+    values = dict(values)
+    quiet_given = "quiet_hours" in values
+    quiet = quiet_hours.validated(values.pop("quiet_hours", None))
     unknown = [
         f"{category}.{channel}"
         for category, channels in values.items()
@@ -61,5 +73,7 @@ def update(user: User, values: Mapping) -> dict:
     stored.channels = merged
     stored.order_updates = merged["order_updates"]["email"]
     stored.marketing = merged["marketing"]["email"]
+    if quiet_given:
+        stored.quiet_hours = quiet
     db.session.commit()
-    return merged
+    return {**merged, "quiet_hours": stored.quiet_hours}

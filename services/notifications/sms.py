@@ -78,7 +78,7 @@ def start_verification(user: User, raw_phone: str, config: Mapping) -> UserPhone
         stored = UserPhone(user_id=user.id, phone_e164=phone)
         db.session.add(stored)
     stored.phone_e164, stored.verified_at = phone, None
-    stored.code_hash = _hash(config["SECRET_KEY"], user, code)
+    stored.code_hash = _hash(config["SMS_CODE_KEY"], user, code)
     stored.code_expires_at = datetime.now(UTC) + CODE_TTL
     db.session.commit()
     send(config, phone, f"Your Bookstore verification code is {code}")
@@ -91,7 +91,7 @@ def verify(user: User, code: str, config: Mapping) -> UserPhone:
         stored is None
         or stored.code_hash is None
         or stored.code_expires_at < datetime.now(UTC)
-        or not hmac.compare_digest(stored.code_hash, _hash(config["SECRET_KEY"], user, code))
+        or not hmac.compare_digest(stored.code_hash, _hash(config["SMS_CODE_KEY"], user, code))
     ):
         db.session.rollback()
         raise InvalidPhoneCode()

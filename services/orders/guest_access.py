@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import Sequence
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, update
@@ -16,23 +17,25 @@ from services.orders.placement import OrderNotFound
 _LINK_SALT = "orders.guest-link"
 
 
-def _serializer(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret, salt=_LINK_SALT)
+def _serializer(keys: Sequence[str]) -> URLSafeSerializer:
+    # ORDER_LINK_KEYS, newest first; itsdangerous signs with the last of its list.
+    return URLSafeSerializer(list(reversed(keys)), salt=_LINK_SALT)
 
 
-def link_token(order_id: uuid.UUID, secret: str) -> str:
+def link_token(order_id: uuid.UUID, keys: Sequence[str]) -> str:
     """The token of the order link mailed to a guest (``GET /orders/{id}?token=``)."""
-    return _serializer(secret).dumps(str(order_id))
+    return _serializer(keys).dumps(str(order_id))
 
 
-def order_url(order: Order, secret: str) -> str:
-    """Where the shopper reads the order: a guest's link carries its signed token."""
-    url = f"/api/v1/orders/{order.id}"
-    return url if order.user_id is not None else f"{url}?token={link_token(order.id, secret)}"
+def order_url(order: Order, keys: Sequence[str], base_url: str) -> str:
+    """Where the shopper reads the order, on this API's PUBLIC_BASE_URL: a guest's link carries
+    its signed token."""
+    url = f"{base_url.rstrip('/')}/api/v1/orders/{order.id}"
+    return url if order.user_id is not None else f"{url}?token={link_token(order.id, keys)}"
 
 
 def get_for_guest(
-    order_id: uuid.UUID, cart_token: str | None, link: str | None, secret: str
+    order_id: uuid.UUID, cart_token: str | None, link: str | None, keys: Sequence[str]
 ) -> Order:
     """A guest's order, for the X-Cart-Token it checked out with or its signed link; any
     other token gets the same 404 as for a missing order; no token at all is a 401."""
@@ -45,14 +48,14 @@ def get_for_guest(
         raise OrderNotFound()
     if cart_token and hmac.compare_digest(hash_token(cart_token), order.guest_token_hash):
         return order
-    if link and _link_names(link, order_id, secret):
+    if link and _link_names(link, order_id, keys):
         return order
     raise OrderNotFound()
 
 
-def _link_names(link: str, order_id: uuid.UUID, secret: str) -> bool:
+def _link_names(link: str, order_id: uuid.UUID, keys: Sequence[str]) -> bool:
     try:
-        return _serializer(secret).loads(link) == str(order_id)
+        return _serializer(keys).loads(link) == str(order_id)
     except BadSignature:
         return False
 

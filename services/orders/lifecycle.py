@@ -289,7 +289,9 @@ def email_context(order: Order, user: User | None) -> dict:
         "name": user.name if user is not None else None,
         "order_id": str(order.id),
         "order_number": order_number(order.number),
-        "order_url": order_url(order, settings.current().secret_key),
+        "order_url": order_url(
+            order, settings.current().order_link_keys, settings.current().config["PUBLIC_BASE_URL"]
+        ),
         "status": order.status,
         "reason": order.status_reason,
         "items": [
@@ -311,23 +313,27 @@ def email_context(order: Order, user: User | None) -> dict:
 
 
 def send_email(order_id: uuid.UUID, event: str) -> bool:
-    """Tell the shopper about ``event`` once: the dedupe key makes a re-run a no-op.
-    Commits (the notifications service commits its own transaction). A guest's order goes to
-    the e-mail it was placed with."""
+    """Tell the shopper about ``event`` once: the dedupe key ``order:<id>:<event>`` makes a
+    re-run a no-op. Commits. A shopper with an account is told through the notifications
+    dispatcher (their channels and preferences; the caller sends ``unsent_outbox_ids(key)``);
+    a guest's order is e-mailed to the address it was placed with."""
     from services.notifications import delivery as notifications  # the delivery log
+    from services.notifications import events
 
     order = db.session.get(Order, order_id)
     if order is None:
         return False
-    user = db.session.get(User, order.user_id) if order.user_id is not None else None
-    context = email_context(order, user)
-    recipient = user.email if user is not None else order.email
+    key = f"order:{order.id}:{event}"
+    if order.user_id is not None:
+        events.notify(
+            events.ORDER_MAIL_EVENTS[event.partition(":")[0]],
+            order.user_id,
+            {"order_id": str(order.id), "email_key": key},
+            key,
+        )
+        db.session.commit()
+        return True
+    context = email_context(order, None)
     db.session.commit()  # send_once wants a session without pending work
-    notifications.send_once(
-        f"order:{order.id}:{event}",
-        recipient,
-        EMAIL_TEMPLATES[event.partition(":")[0]],
-        context,
-        user_id=user.id if user is not None else None,
-    )
+    notifications.send_once(key, order.email, EMAIL_TEMPLATES[event.partition(":")[0]], context)
     return True

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from models import Book, Review, User, db
-from services.notifications import delivery as notifications
+from services.notifications import events as notifications
 from services.ops import audit
 from services.reviews.reviews import ReviewNotFound, _summary_changed
 
@@ -32,8 +32,9 @@ def _snapshot(review: Review) -> dict:
 def set_hidden(
     actor_id: uuid.UUID, review_id: uuid.UUID, hidden: bool, reason: str | None = None
 ) -> tuple[Review, list[uuid.UUID], list[int]]:
-    """Hide or unhide a review. Idempotent (no audit row, e-mail or recompute when nothing
-    changes). Commits; returns the review, the notification ids and the outbox ids to send."""
+    """Hide or unhide a review. Idempotent (no audit row, notification or recompute when nothing
+    changes). The author is told through the notifications dispatcher. Commits; returns the
+    review, the e-mail ids to enqueue (none any more) and the outbox ids to send."""
     review = _locked(review_id)
     if (review.hidden_at is not None) == hidden:
         db.session.commit()
@@ -47,14 +48,13 @@ def set_hidden(
     )
     author = db.session.get(User, review.user_id)
     title = db.session.scalar(select(Book.title).where(Book.id == review.book_id))
-    template = "review_hidden" if hidden else "review_restored"
-    notification = notifications.queue(
-        author.email,
-        template,
-        {"name": author.name, "book_title": title, "reason": reason or ""},
-        user_id=author.id,
-        dedupe_key=f"review:{review.id}:{template}:{now.isoformat()}",
+    event = "review_hidden" if hidden else "review_restored"
+    told = notifications.notify(
+        event,
+        author.id,
+        {"book_id": str(review.book_id), "book_title": title, "reason": reason or ""},
+        f"review:{review.id}:{event}:{now.isoformat()}",
     )
-    outbox_ids = [_summary_changed(review.book_id)]
+    outbox_ids = [_summary_changed(review.book_id), *([told] if told is not None else [])]
     db.session.commit()
-    return review, [notification.id], outbox_ids
+    return review, [], outbox_ids

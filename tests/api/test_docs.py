@@ -27,3 +27,25 @@ def test_docs_reference_only_local_assets_and_they_are_served(client):
 
 def test_asset_paths_cannot_leave_the_package(client):
     assert client.get("/docs/assets/../../../../etc/passwd").status_code == 404
+
+
+def test_docs_policy_allows_no_inline_code_and_the_page_has_none(client):
+    # when the docs page is fetched
+    page = client.get("/docs")
+    policy = page.headers["Content-Security-Policy"]
+    html = page.get_data(as_text=True)
+    # then its policy allows scripts and styles from this server only, nothing inline
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert directives["default-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    # and the page needs none: every script has a src, no <style> element or style attribute
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts)
+    assert "<style" not in html and "style=" not in html and "onload" not in html
+    # and the start script is served and starts Swagger UI on the page's container
+    init = client.get("/docs/swagger-init.js")
+    assert init.status_code == 200 and init.mimetype == "text/javascript"
+    body = init.get_data(as_text=True)
+    assert "SwaggerUIBundle(config)" in body and "swagger-ui-container" in body
+    assert 'data-spec-url="/openapi.json"' in html

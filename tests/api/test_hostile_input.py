@@ -15,12 +15,15 @@ from pathlib import Path
 import jwt
 import pytest
 import yaml
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
-from app import create_app
+from app import bind_services, create_app
 from config import secrets, settings
-from models import Notification, Role, db
+from models import Book, Notification, Role, db
 from services.accounts.tokens import issue_access_token
+from services.errors import InvalidCursor
+from services.pagination import CursorCodec, SortKey, SortOrder, uuid_key
 from tests.conftest import truncate_all
 from tests.factories import auth_headers, make_book, make_genre, make_user
 
@@ -36,8 +39,9 @@ WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 64
 def test_docker_compose_ships_no_usable_secret():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     for name, service in compose["services"].items():
-        value = (service.get("environment") or {}).get("SECRET_KEY")
-        assert value is None or value.startswith("${SECRET_KEY:?"), (name, value)
+        for setting in ("SECRET_KEY", "PII_KEYS"):
+            value = (service.get("environment") or {}).get(setting)
+            assert value is None or value.startswith(f"${{{setting}:?"), (name, value)
 
 
 def test_the_embedded_default_generates_a_private_secret_once(tmp_path, monkeypatch):
@@ -112,10 +116,38 @@ def test_tokens_signed_with_the_previous_secret_are_still_accepted(app, session)
             "SECRET_KEY_PREVIOUS": "old-secret-" + "x" * 32,
         }
     )
+    bind_services(app)
     user = make_user()
     old_token = auth_headers(old, user)
     assert rotated.test_client().get("/api/v1/me", headers=old_token).status_code == 200
     assert app.test_client().get("/api/v1/me", headers=old_token).status_code == 401
+
+
+def test_cursors_are_signed_with_a_derived_key_that_rotates(app, client):
+    order = SortOrder((SortKey(Book.id, parse=uuid_key),))
+    row_id = uuid.uuid4()
+    # a cursor signed with the raw secret is refused, by the codec and by the API
+    forged = URLSafeSerializer(app.config["SECRET_KEY"], salt="cursor.orders").dumps([str(row_id)])
+    with pytest.raises(InvalidCursor):
+        CursorCodec("orders").decode(order, forged)
+    headers = auth_headers(app, make_user())
+    answer = client.get(f"/api/v1/orders?cursor={forged}", headers=headers)
+    assert answer.status_code == 400 and answer.json["error"] == "invalid_cursor"
+    # the codec signs with the cursor key derived from the secret
+    issued = CursorCodec("orders").encode(order, [row_id])
+    derived = secrets.derive_key(app.config["SECRET_KEY"], secrets.CURSORS)
+    assert URLSafeSerializer(derived, salt="cursor.orders").loads(issued) == [str(row_id)]
+    # during a rotation a cursor of the previous secret still works; without it, it does not
+    old_secret, new_secret = "old-secret-" + "x" * 32, "new-secret-" + "y" * 32
+    before = secrets.signing_keys(old_secret, None)["CURSOR_KEYS"]
+    during = secrets.signing_keys(new_secret, old_secret)["CURSOR_KEYS"]
+    after = secrets.signing_keys(new_secret, None)["CURSOR_KEYS"]
+    old_cursor = CursorCodec("orders", before).encode(order, [row_id])
+    assert CursorCodec("orders", during).decode(order, old_cursor) == [row_id]
+    with pytest.raises(InvalidCursor):
+        CursorCodec("orders", after).decode(order, old_cursor)
+    new_cursor = CursorCodec("orders", during).encode(order, [row_id])
+    assert CursorCodec("orders", after).decode(order, new_cursor) == [row_id]
 
 
 # -- 2. Cover uploads: no path from the client, real images only, links from config -----------

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import AuditLog, Book, Notification, OutboxMessage, Review, Role, db
+from models import (
+    AuditLog,
+    Book,
+    Notification,
+    NotificationEvent,
+    OutboxMessage,
+    Review,
+    Role,
+    db,
+)
+from services.notifications import channels, events
 from tests.factories import auth_headers, make_book, make_user
 
 
@@ -182,13 +192,32 @@ def test_staff_hide_a_review_audited_and_the_author_is_told(client, app, book):
         ("hide", staff.id, True),
         ("unhide", staff.id, False),
     ]
+    # The author is told through the dispatcher (what its worker does, here in-process).
+    told = db.session.scalars(
+        select(NotificationEvent)
+        .where(NotificationEvent.user_id == author.id)
+        .order_by(NotificationEvent.created_at)
+    ).all()
+    assert [event.event for event in told] == ["review_hidden", "review_restored"]
+    for event in told:
+        for delivery_id, _ in events.fan_out(event.id):
+            channels.deliver(delivery_id, app.config)
     mails = db.session.scalars(
         select(Notification)
         .where(Notification.user_id == author.id)
         .order_by(Notification.created_at)
     ).all()
-    assert [m.template for m in mails] == ["review_hidden", "review_restored"]
+    mails = sorted(mails, key=lambda m: m.template)
+    assert [(m.template, m.status) for m in mails] == [
+        ("review_hidden", "sent"),
+        ("review_restored", "sent"),
+    ]
     assert "The Hobbit" in mails[0].subject
+    inbox = client.get("/api/v1/me/notifications", headers=author_headers).get_json()
+    # (one test transaction: both rows have the same created_at, so no order is asserted)
+    bodies = {item["event"]: item["body"] for item in inbox["items"]}
+    assert set(bodies) == {"review_hidden", "review_restored"}
+    assert bodies["review_hidden"].endswith(": spoilers")
 
 
 def test_review_writes_are_rate_limited_per_user(client, app):

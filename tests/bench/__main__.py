@@ -25,6 +25,7 @@ import redis
 import requests
 
 from config.settings import ROOT, VAR_DIR
+from models import encryption
 
 HERE = Path(__file__).resolve().parent
 OUT_DIR = VAR_DIR / "bench"
@@ -52,6 +53,8 @@ ENV = {
     "RATELIMIT_ENABLED": "false",
     # Real services are configured, so the app needs a secret: one per benchmark run.
     "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
+    # ... and PII keys: one per run too (the benchmark's databases are made afresh).
+    "PII_KEYS": os.environ.get("PII_KEYS") or encryption.new_key_entry("bench1"),
 }
 SORTS = ("bestselling", "newest", "rating", "price", "-price", "title")
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import secrets
 
+from models import encryption
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bookstore_bench_checkout"
 )
@@ -42,6 +44,8 @@ os.environ.update(
     DATABASE_POOL_SIZE=str(THREADS + 2),
     # Real services are configured, so the app needs a secret: one per benchmark run.
     SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
+    # ... and PII keys: one per run too (the benchmark's database is made afresh).
+    PII_KEYS=os.environ.get("PII_KEYS") or encryption.new_key_entry("bench1"),
     # tasks.diagnostics.echo: the trivial task of the ceiling.
     ENABLE_DIAGNOSTIC_TASKS="true",
 )

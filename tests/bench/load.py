@@ -40,6 +40,10 @@ os.environ.update(
     SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
 )
 os.environ["CELERY_RESULT_BACKEND"] = os.environ["REDIS_URL"]
+if not os.environ.get("PII_KEYS"):  # one per run: the load's database is made afresh
+    from models import encryption
+
+    os.environ["PII_KEYS"] = encryption.new_key_entry("load1")
 if Path("/work/shared/datasets/goodbooks").is_dir():
     os.environ.setdefault("CATALOG_DATASET_DIR", "/work/shared/datasets/goodbooks")
 

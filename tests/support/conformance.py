@@ -17,6 +17,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support.fuzzing import operations_in_order
+
 CHECKS = {
     "status_code_conformance": status_code_conformance,
     "content_type_conformance": content_type_conformance,
@@ -44,8 +46,7 @@ def run(app, headers: dict | None = None, max_examples: int = 3, skip=()) -> Rep
     """Every operation of the app's document, ``max_examples`` generated cases each."""
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     report = Report()
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    for operation in operations_in_order(schema):
         label = f"{operation.method.upper()} {operation.path}"
         if label in skip:
             continue

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from models import Notification, db
@@ -80,7 +81,12 @@ def test_guest_checks_out_to_confirmed_and_reads_the_order_with_its_token_or_lin
     # (the link is copied out of the raw .eml as a mail client would show it)
     raw = _raw_eml(app, mail.id)
     path = f"/api/v1/orders/{order['id']}"
-    token = re.search(re.escape(path) + r"\?token=([A-Za-z0-9_.-]+)", raw).group(1)
+    # an absolute link on PUBLIC_BASE_URL, signed with the order-link key (not the raw secret)
+    link = re.escape(app.config["PUBLIC_BASE_URL"] + path) + r"\?token=([A-Za-z0-9_.-]+)"
+    token = re.search(link, raw).group(1)
+    raw_secret = URLSafeSerializer(app.config["SECRET_KEY"], salt="orders.guest-link")
+    with pytest.raises(BadSignature):
+        raw_secret.loads(token)
     by_link = shop.get(f"{path}?token={token}")
     assert by_link.status_code == 200
     assert by_link.get_json()["id"] == order["id"]

@@ -84,7 +84,8 @@ def test_the_simulated_carrier_drives_an_order_to_delivered(shop, app):
     if "exception" in journey:
         expected.add("shipment_exception")
     assert wait_until(lambda: set(_mails(order_id)) == expected), _mails(order_id)
-    told = {"order_shipped", "out_for_delivery", "order_delivered"}
+    # Every shopper notification goes through the dispatcher: the confirmation too.
+    told = {"order_confirmed", "order_shipped", "out_for_delivery", "order_delivered"}
     if "exception" in journey:
         told.add("shipment_exception")
     inbox = wait_until(lambda: _inbox(headers, shop, len(told)))

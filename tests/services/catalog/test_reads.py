@@ -157,7 +157,7 @@ def test_a_cursor_only_works_for_the_sort_and_secret_it_was_issued_for(session):
         catalog.list_books(BookFilters(), "-price", 2, cursor)
     order = catalog.BOOK_SORTS["price"]
     values = CursorCodec("catalog.books.price").decode(order, cursor)
-    foreign = CursorCodec("catalog.books.price", secret="another-secret").encode(order, values)
+    foreign = CursorCodec("catalog.books.price", keys=["another-key"]).encode(order, values)
     with pytest.raises(InvalidCursor):
         catalog.list_books(BookFilters(), "price", 2, foreign)
 

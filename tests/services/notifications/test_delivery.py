@@ -213,6 +213,7 @@ def test_notification_preferences_round_trip(client, app):
         "order_updates": {"email": True, "sms": False, "web_push": False, "in_app": True},
         "marketing": {"email": False, "sms": False, "web_push": False, "in_app": True},
         "back_in_stock": {"email": True, "sms": False, "web_push": False, "in_app": True},
+        "quiet_hours": None,
     }
     assert put.status_code == 200
     assert after["order_updates"] == {

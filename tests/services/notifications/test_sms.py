@@ -4,12 +4,14 @@ texted code, then an order notification texted once on the SMS channel."""
 from __future__ import annotations
 
 import re
+import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from models import NotificationDelivery, NotificationEvent, db
-from services.notifications import channels, events
+from models import NotificationDelivery, NotificationEvent, UserPhone, db
+from services.notifications import channels, events, preferences
 from tests.factories import auth_headers, make_book, make_user
 
 
@@ -95,3 +97,73 @@ def test_without_a_verified_phone_sms_is_skipped(client, app, sns):
     )
     assert reason == "no_verified_phone"
     assert _texts() == []
+
+
+def test_phone_changes_and_code_checks_are_rate_limited_per_user(client, app, sns, monkeypatch):
+    monkeypatch.setitem(app.config, "RATE_LIMIT_PHONE", "2 per hour")
+    monkeypatch.setitem(app.config, "RATE_LIMIT_PHONE_VERIFY", "3 per hour")
+    headers = auth_headers(app, make_user())
+    other = auth_headers(app, make_user())
+
+    puts = [
+        client.put("/api/v1/me/phone", json={"phone": "(415) 555-2671"}, headers=headers)
+        for _ in range(3)
+    ]
+    guesses = [
+        client.post("/api/v1/me/phone/verify", json={"code": f"{n:06d}"}, headers=headers)
+        for n in range(4)
+    ]
+    others_put = client.put("/api/v1/me/phone", json={"phone": "(415) 555-2672"}, headers=other)
+    others_guess = client.post("/api/v1/me/phone/verify", json={"code": "000000"}, headers=other)
+
+    assert [answer.status_code for answer in puts] == [202, 202, 429]
+    assert puts[2].get_json()["error"] == "rate_limited"
+    mine = [text for phone, text in _texts() if phone == "+14155552671"]
+    assert len(mine) == 2  # the refused change texted nothing
+    assert [answer.status_code for answer in guesses] == [409, 409, 409, 429]
+    # even the right code is refused once the guesses are spent
+    code = re.search(r"\d{6}", mine[-1]).group()
+    late = client.post("/api/v1/me/phone/verify", json={"code": code}, headers=headers)
+    assert late.status_code == 429
+    assert (others_put.status_code, others_guess.status_code) == (202, 409)
+
+
+def test_a_delivery_run_many_times_at_once_texts_once(app, committed, sns):
+    """Duplicate channel tasks (a redelivered dispatcher, the relay and the task both sending
+    an event) may run the same SMS delivery at the same moment: one text goes out."""
+    user = make_user()
+    db.session.add(
+        UserPhone(user_id=user.id, phone_e164="+14155552671", verified_at=datetime.now(UTC))
+    )
+    preferences.update(user, {"back_in_stock": {"sms": True}})
+    key = f"back_in_stock:race:{user.id}"
+    events.notify("back_in_stock", user.id, {"title": "Raced"}, key)
+    db.session.commit()
+    event_id = db.session.scalar(
+        select(NotificationEvent.id).where(NotificationEvent.dedupe_key == key)
+    )
+    sms_delivery = dict((c, d) for d, c in events.fan_out(event_id))["sms"]
+    db.session.remove()
+    runs = 8
+    barrier = threading.Barrier(runs)
+    outcomes: list[str | None] = []
+
+    def run() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                outcomes.append(channels.deliver(sms_delivery, sns))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert len(outcomes) == runs and "sent" in outcomes
+    assert set(outcomes) <= {"sent", "sending"}
+    assert [text for _, text in _texts()] == ["Bookstore: Back in stock. Raced is back in stock."]
+    row = db.session.get(NotificationDelivery, sms_delivery)
+    assert (row.status, row.attempts) == ("sent", 1)
