@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format bench load profile import venv clean fuzz client
+.PHONY: run test lint format bench load profile import venv clean fuzz client recommendations recommendations-eval docs-screenshot
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -39,6 +39,15 @@ fuzz: venv           ## long schemathesis pass against a live app (make run firs
 
 import: venv         ## (re)import the catalog into the configured database
 	$(BIN)/python run.py --import-only
+
+recommendations: venv ## (re)build the "readers also liked" table in the configured database
+	$(BIN)/python run.py --recommendations-only
+
+recommendations-eval: venv ## offline evaluation vs popularity; writes var/recommendations/evaluation.md
+	$(BIN)/python -m flask --app wsgi recommendations evaluate --json --report var/recommendations/evaluation.md
+
+docs-screenshot: venv ## /docs rendered by headless Chromium with no network -> docs/swagger-ui.png (DOCS_URL: a running app)
+	$(BIN)/python -m tests.docs_screenshot $(if $(DOCS_URL),--url $(DOCS_URL))
 
 client: venv        ## TypeScript types of the API (openapi-typescript via npm) in clients/typescript/
 	PYTHONPATH=. LOG_LEVEL=WARNING $(BIN)/python clients/typescript/dump_openapi.py > clients/typescript/openapi.json

@@ -7,7 +7,8 @@ processes; payments, and email/search/notifications, each on a thread pool), Cel
 Flower. Ctrl-C or SIGTERM stops the processes, then the embedded services.
 
 ``run.py --import-only`` (``make import``) (re)imports the catalog into the configured database
-and stops.
+and stops; ``run.py --recommendations-only`` (``make recommendations``) rebuilds the
+recommendations there and stops.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--import-only", action="store_true", help="(re)import the catalog, then stop"
     )
+    parser.add_argument(
+        "--recommendations-only",
+        action="store_true",
+        help="(re)build the recommendations, then stop",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     signal.signal(signal.SIGTERM, _raise_interrupt)  # clean stop before honcho takes over
@@ -71,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         say("migrations applied")
         if args.import_only:
             return import_catalog(if_empty=False)
+        if args.recommendations_only:
+            return subprocess.call([*FLASK, "recommendations", "build"], cwd=settings.ROOT)
         if _catalog_is_empty(config["DATABASE_URL"]):
             import_catalog(if_empty=True)
         else:

@@ -20,6 +20,9 @@ def create_app(overrides: dict | None = None) -> Flask:
                 secrets.signing_keys(app.config["SECRET_KEY"], app.config["SECRET_KEY_PREVIOUS"])
             )
     bind_services(app)
+    from services.search.engine import check_configuration
+
+    check_configuration(app.config["SEARCH_BACKEND"], app.config["ELASTICSEARCH_URL"])
 
     from app.api import register_blueprints
     from app.cli import register_cli

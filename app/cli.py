@@ -164,8 +164,16 @@ def _rebuild_search_index(if_empty: bool = False) -> None:
         es = config["SEARCH_BACKEND"] == "elasticsearch"
         backend = engine.elasticsearch_backend(config["ELASTICSEARCH_URL"]) if es else None
         built = db.session.execute(text("SELECT EXISTS (SELECT 1 FROM search_documents)")).scalar()
-        if if_empty and built and (backend is None or backend.has_index()):
-            click.echo("search index already built")
+        if if_empty:
+            if not built:
+                with record_run("search_rebuild") as run:
+                    run.counts["documents"] = written = rebuild_all(db.session)
+                    db.session.commit()
+                click.echo(f"search documents built: {written:,} books")
+            if backend is not None:
+                _build_index_in_background(backend)
+            elif built:
+                click.echo("search index already built")
             return
         with record_run("search_rebuild") as run:
             written = rebuild_all(db.session)
@@ -185,6 +193,35 @@ def _rebuild_search_index(if_empty: bool = False) -> None:
         db.session.remove()
     catalog_cache.invalidate()
     click.echo(f"search index rebuilt in {time.perf_counter() - started:.1f} s")
+
+
+def _build_index_in_background(backend) -> None:
+    """A missing or outdated Elasticsearch index is built by the worker (search queue) while
+    PostgreSQL answers; /readyz and GET /admin/jobs/search_rebuild show its progress."""
+    from services.search import rebuild
+    from services.search.backend import SearchUnavailable
+    from services.search.elastic_index import READY
+
+    try:
+        state = backend.index_state()
+    except SearchUnavailable as exc:
+        click.echo(f"Elasticsearch unreachable ({exc}): PostgreSQL answers searches")
+        return
+    if state == READY:
+        click.echo("Elasticsearch index up to date")
+        return
+    try:
+        run_id = rebuild.request("elasticsearch")
+    except rebuild.RebuildRunning as exc:
+        click.echo(f"Elasticsearch index {state}: {exc.message}")
+        return
+    current_app.extensions["celery"].send_task(
+        rebuild.TASK, args=(str(run_id), False), queue="search"
+    )
+    click.echo(
+        f"Elasticsearch index {state}: building it in the background (run {run_id});"
+        " PostgreSQL answers until it is ready, /readyz shows the progress"
+    )
 
 
 class _ProgressLines:

@@ -69,7 +69,13 @@ def build_command(dataset_dir: str | None) -> None:
 @recommendations_cli.command("evaluate")
 @DATASET_OPTION
 @click.option("--json", "as_json", is_flag=True, help="End with the numbers as one JSON line.")
-def evaluate_command(dataset_dir: str | None, as_json: bool) -> None:
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the evaluation as a Markdown report to this file.",
+)
+def evaluate_command(dataset_dir: str | None, as_json: bool, report_path: Path | None) -> None:
     """Recall@10 and hit rate@10 of the model against popularity, on a fixed hold-out of
     each reader's 4-5 star ratings in ratings.csv."""
     from services.recommendations.evaluation import evaluate
@@ -83,6 +89,10 @@ def evaluate_command(dataset_dir: str | None, as_json: bool) -> None:
     for name in ("model", "popularity"):
         numbers = result[name]
         click.echo(f"{name:<12}{numbers['recall_at_10']:>12.4f}{numbers['hit_rate_at_10']:>14.4f}")
+    if report_path is not None:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(evaluation_report(result, path), encoding="utf-8")
+        click.echo(f"report written to {report_path}", err=True)
     if as_json:
         click.echo(
             json.dumps(
@@ -93,3 +103,33 @@ def evaluate_command(dataset_dir: str | None, as_json: bool) -> None:
                 }
             )
         )
+
+
+def evaluation_report(result: dict, ratings_path: Path) -> str:
+    """The evaluation as Markdown: what was held out, the model's settings, the table."""
+    from datetime import UTC, datetime
+
+    settings = result["settings"]
+    model, popularity = result["model"], result["popularity"]
+    beats = model["recall_at_10"] > popularity["recall_at_10"]
+    return "\n".join(
+        [
+            "# Recommendations: offline evaluation",
+            "",
+            f"- ratings: `{ratings_path.name}` ({result['users']:,} readers evaluated, "
+            f"{result['held_out']:,} held-out 4-5 star ratings; fixed seed)",
+            f"- model: item-item, rating weights 1..5 = {settings['weights']}, shrinkage "
+            f"{settings['shrinkage']:g}, min co-raters {settings['min_co_raters']}, "
+            f"{settings['neighbours']} neighbours",
+            f"- written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            "",
+            "| | recall@10 | hit rate@10 |",
+            "|---|---|---|",
+            f"| item-item | {model['recall_at_10']:.4f} | {model['hit_rate_at_10']:.4f} |",
+            f"| popularity | {popularity['recall_at_10']:.4f} | "
+            f"{popularity['hit_rate_at_10']:.4f} |",
+            "",
+            "The model beats popularity." if beats else "**The model does NOT beat popularity.**",
+            "",
+        ]
+    )

@@ -12,6 +12,8 @@ from services import errors
 from services.accounts.throttle import TooManyAttempts
 from services.inventory import stock as inventory
 from services.payments import events
+from services.search.backend import SearchUnavailable
+from services.search.engine import UnknownSearchBackend
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,10 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     TooManyAttempts: 429,
     # payments: a bad webhook signature is a 400 (Stripe retries non-2xx answers)
     events.InvalidSignature: 400,
+    # search: an engine that cannot answer (PostgreSQL answers for Elasticsearch first), or
+    # a SEARCH_BACKEND this build does not know (refused at start): the server's fault
+    SearchUnavailable: 503,
+    UnknownSearchBackend: 503,
 }
 
 

@@ -12,6 +12,7 @@ from flask_smorest import Api
 from app.api.openapi import ContractPlugin, ErrorSchema, spec_options
 from models import db
 from services.catalog import cache as catalog_cache
+from services.recommendations import cache as recommendation_cache
 
 
 class BookstoreApi(Api):
@@ -64,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     register_cors(app)
     catalog_cache.init(app.config["REDIS_URL"])
+    recommendation_cache.watch(db.session_factory)
 
     from workers import celery_init_app
 

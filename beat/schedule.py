@@ -42,6 +42,19 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 120.0,
         "options": {"queue": "email", "expires": 110},
     },
+    # --- payments ---
+    # Webhooks are the fast path; this settles payments that have waited for minutes.
+    "poll_stuck_payments": {
+        "task": "tasks.payments.poll_stuck_payments",
+        "schedule": 5 * 60.0,
+        "options": {"queue": "payments", "expires": 4 * 60},
+    },
+    # Nightly: our payments against Stripe's PaymentIntents of the last 48 h.
+    "reconcile_payments": {
+        "task": "tasks.payments.reconcile_payments",
+        "schedule": crontab(minute=0, hour=3),
+        "options": {"queue": "payments", "expires": 3 * 3600},
+    },
     # --- shipping ---
     # Webhooks are the fast path; this asks the carrier about shipments gone quiet.
     "poll_stale_shipments": {

@@ -114,6 +114,11 @@ def load() -> dict:
             "CATALOG_DATASET_DIR", str(ROOT.parent / "shared" / "datasets" / "goodbooks")
         ),
         "CATALOG_CACHE_SECONDS": _env_int("CATALOG_CACHE_SECONDS", 60),
+        # Recommendation answers (a book's, a shopper's, a cart's) stay in Redis this long at
+        # most; a new build or a shopper's new order or review makes them stale before that.
+        "RECOMMENDATIONS_CACHE_SECONDS": _env_int("RECOMMENDATIONS_CACHE_SECONDS", 600),
+        # Off: every recommendation answer is computed (the benchmark's uncached figures).
+        "RECOMMENDATIONS_CACHE": _env_bool("RECOMMENDATIONS_CACHE", True),
         # How long a cached catalog page may show availability older than the last stock move.
         "CATALOG_STOCK_STALENESS_SECONDS": float(_env("CATALOG_STOCK_STALENESS_SECONDS", "2")),
         "DEFAULT_CURRENCY": _env("DEFAULT_CURRENCY", "USD"),
@@ -256,6 +261,8 @@ def load() -> dict:
         "STRIPE_MAX_NETWORK_RETRIES": _env_int("STRIPE_MAX_NETWORK_RETRIES", 2),
         # Threads of the payments worker (calls to the provider wait on the network).
         "PAYMENTS_CONCURRENCY": _env_int("PAYMENTS_CONCURRENCY", 16),
+        # A payment unanswered this long is asked about at the provider (poll_stuck_payments).
+        "PAYMENT_STUCK_AFTER_SECONDS": _env_int("PAYMENT_STUCK_AFTER_SECONDS", 300),
         # The outbox relay re-sends recorded work unsent for at least this long.
         "OUTBOX_RELAY_AFTER_SECONDS": _env_int("OUTBOX_RELAY_AFTER_SECONDS", 5),
         # --- Shipping and tracking ---

@@ -38,7 +38,7 @@ from models.orders import (
     StepStatus,
 )
 from models.outbox import OutboxMessage, ReindexRequest
-from models.payments import ProcessedPaymentEvent, Refund
+from models.payments import PaymentReconciliationReport, ProcessedPaymentEvent, Refund
 from models.promotions import Promotion, PromotionRedemption
 from models.reviews import BookNeighbour, RecommendationBuild, Review, ReviewVote
 from models.search import SearchDocument, SearchWord
@@ -78,6 +78,7 @@ __all__ = [
     "OrderStep",
     "OutboxMessage",
     "Payment",
+    "PaymentReconciliationReport",
     "ProcessedPaymentEvent",
     "Promotion",
     "PromotionRedemption",

@@ -273,6 +273,8 @@ class Payment(TimestampMixin, Base):
     card_last4: Mapped[str | None] = mapped_column(String(4))
     # Stripe.js's next step when the card needs the shopper (3-D Secure).
     next_action: Mapped[dict | None] = mapped_column(JSONB)
+    # Radar's outcome.risk_level of the charge (normal, elevated, highest, ...).
+    risk_level: Mapped[str | None] = mapped_column(String(16))
 
     order: Mapped[Order] = relationship(back_populates="payment")
 

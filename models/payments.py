@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, new_id
@@ -50,3 +51,23 @@ class Refund(Base):
     )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     finished_at: Mapped[datetime | None]
+
+
+class PaymentReconciliationReport(Base):
+    """One run of the nightly payment reconciliation: our payments against the provider's
+    PaymentIntents of a window, and what disagreed."""
+
+    __tablename__ = "payment_reconciliation_reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    finished_at: Mapped[datetime | None]
+    window_from: Mapped[datetime]
+    window_to: Mapped[datetime]
+    provider: Mapped[str] = mapped_column(String(16))
+    intents_checked: Mapped[int] = mapped_column(default=0, server_default="0")
+    payments_checked: Mapped[int] = mapped_column(default=0, server_default="0")
+    mismatches: Mapped[int] = mapped_column(default=0, server_default="0")
+    settled: Mapped[int] = mapped_column(default=0, server_default="0")
+    # [{kind, order_id, provider_ref, ours, theirs, settled}]
+    findings: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")

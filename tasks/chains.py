@@ -148,8 +148,10 @@ def publish(celery_app: Celery, messages: Sequence[OutboxMessage]) -> list[int]:
 
 
 def send_recorded(celery_app: Celery, outbox_ids: Sequence[int]) -> list[int]:
-    """After a commit: send the messages that transaction recorded and mark them sent.
-    Never raises (the relay covers whatever could not be sent now)."""
+    """After a commit: send the messages that transaction recorded and mark them sent, with
+    the search reindex messages recorded through this session (a stock change deep in a
+    step). Never raises (the relay covers whatever could not be sent now)."""
+    outbox_ids = [*outbox_ids, *search_freshness.take_recorded()]
     if not outbox_ids:
         return []
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from celery import shared_task
 from flask import current_app
@@ -10,8 +11,8 @@ from flask import current_app
 from services.catalog import cache as catalog_cache
 from services.ops.jobs import record_run
 from services.orders import placement as order_placement
-from services.search import consistency, engine, freshness
-from services.search.elastic import SearchUnavailable
+from services.search import consistency, engine, freshness, rebuild
+from services.search.backend import SearchUnavailable
 from tasks.orders import STEP_RETRY, _run
 
 log = logging.getLogger(__name__)
@@ -54,3 +55,18 @@ def search_consistency() -> dict:
         run.counts.update(consistency.repair(mirror=mirror, indexed_versions=versions))
     catalog_cache.invalidate()
     return run.counts
+
+
+@shared_task(name="tasks.search.rebuild_index", bind=True, **REINDEX_RETRY)
+def rebuild_index(self, run_id: str | None = None, documents: bool = True) -> dict:
+    """A full rebuild (staff request, or the start of an app whose Elasticsearch index is
+    missing or outdated): PostgreSQL documents, then a new index swapped in behind the alias;
+    progress in the ``search_rebuild`` run ``run_id``. Without ``documents``, the PostgreSQL
+    documents are taken as they are (the app's start just built or found them)."""
+    config = current_app.config
+    elasticsearch = None
+    if config["SEARCH_BACKEND"] == "elasticsearch":
+        elasticsearch = engine.elasticsearch_backend(config["ELASTICSEARCH_URL"])
+    counts = rebuild.run(uuid.UUID(run_id) if run_id else None, elasticsearch, documents)
+    catalog_cache.invalidate()
+    return counts

@@ -64,6 +64,22 @@ def _clean_redis():
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _error_ids_documented(request):
+    """Tests that use the app: every error id it answers is one the document declares for
+    that operation (tests/support/error_ids.py)."""
+    if "app" not in request.fixturenames or request.node.get_closest_marker("error_ids_unwatched"):
+        yield
+        return
+    from tests.support.error_ids import ErrorIdWatch
+
+    with ErrorIdWatch(request.getfixturevalue("app")) as watch:
+        yield
+    assert not watch.undocumented, "answers the OpenAPI document does not declare:\n" + "\n".join(
+        dict.fromkeys(watch.undocumented)
+    )
+
+
 @pytest.fixture
 def session(app, engine):
     """Per-test isolation: everything the test (and the app under test) writes is rolled back."""

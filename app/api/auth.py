@@ -6,6 +6,7 @@ import redis
 from flask import current_app, request
 from flask.views import MethodView
 
+from app.api import examples
 from app.api.account_schemas import (
     AcceptedSchema,
     LinkTokenSchema,
@@ -68,8 +69,8 @@ def _token_pair(user, refresh_token: str) -> dict:
 @blp.route("/auth/register")
 class Register(MethodView):
     @_limit("RATE_LIMIT_REGISTER")
-    @blp.arguments(RegisterSchema)
-    @blp.response(201, UserSchema)
+    @blp.arguments(RegisterSchema, example=examples.REGISTER)
+    @blp.response(201, UserSchema, example=examples.USER)
     @blp.alt_response(409, description="email_taken")
     @blp.alt_response(422, description="weak_password or validation_error")
     @blp.alt_response(429, description="rate_limited")
@@ -86,8 +87,8 @@ class Register(MethodView):
 @blp.route("/auth/login")
 class Login(MethodView):
     @_limit("RATE_LIMIT_LOGIN")
-    @blp.arguments(LoginSchema)
-    @blp.response(200, TokenPairSchema)
+    @blp.arguments(LoginSchema, example=examples.LOGIN)
+    @blp.response(200, TokenPairSchema, example=examples.TOKENS)
     @blp.alt_response(401, description="invalid_credentials")
     @blp.alt_response(429, description="rate_limited")
     def post(self, body):

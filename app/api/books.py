@@ -6,6 +6,7 @@ import uuid
 
 from flask.views import MethodView
 
+from app.api import examples
 from app.api.base import Blueprint, contract
 from app.api.catalog_http import CATALOG_HEADERS, catalog_response
 from app.api.catalog_schemas import BookDetailSchema, BookListArgs, BookPageSchema
@@ -18,7 +19,7 @@ blp = Blueprint("books", __name__, description="The book catalog.")
 @blp.route("/books")
 class Books(MethodView):
     @blp.arguments(BookListArgs, location="query")
-    @blp.response(200, BookPageSchema)
+    @blp.response(200, BookPageSchema, example=examples.BOOK_PAGE)
     @blp.alt_response(400, description="`invalid_cursor`: forged, malformed or other sort.")
     @contract(UnknownLanguage, **CATALOG_HEADERS)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
@@ -47,7 +48,7 @@ class Books(MethodView):
 
 @blp.route("/books/<uuid:book_id>")
 class BookById(MethodView):
-    @blp.response(200, BookDetailSchema)
+    @blp.response(200, BookDetailSchema, example=examples.BOOK)
     @blp.alt_response(404, description="`not_found`: no active book with this id.")
     @contract(**CATALOG_HEADERS)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")

@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask import request
 from flask.views import MethodView
 
+from app.api import examples
 from app.api.base import Blueprint, Schema, contract
 from app.api.fields import Int
 from app.auth import current_user, login_optional
@@ -93,7 +94,7 @@ def _change(operation, *args) -> tuple:
 class CartResource(MethodView):
     @login_optional
     @contract(InvalidToken, **CART_HEADERS)
-    @blp.response(200, CartSchema)
+    @blp.response(200, CartSchema, example=examples.CART)
     def get(self):
         """The caller's cart, with current prices and availability."""
         handle = carts.find_cart(_caller_id(), _guest_token())
@@ -126,8 +127,8 @@ class CartItems(MethodView):
         request_headers=["X-Cart-Token"],
         response_headers={200: ["X-Cart-Token"]},
     )
-    @blp.arguments(AddItemSchema)
-    @blp.response(200, CartSchema)
+    @blp.arguments(AddItemSchema, example=examples.ADD_TO_CART)
+    @blp.response(200, CartSchema, example=examples.CART)
     def post(self, body):
         """Add copies of a book (quantities add up; at most 50 per book)."""
         return _change(carts.add_item, body["book_id"], body["quantity"])

@@ -26,7 +26,13 @@ CATALOG_HEADERS = {
 }
 
 
-def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict]) -> Response:
+def catalog_response(
+    namespace: str,
+    params: Mapping,
+    produce: Callable[[], dict],
+    timeout: int | None = None,
+    cached: bool = True,
+) -> Response:
     """Answer a catalog GET from the cache, or from ``produce()`` (then cache the body).
 
     ``params`` must hold every input the body depends on (the normalised query and path).
@@ -35,13 +41,16 @@ def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict
     an older stock generation is rebuilt once it is older than the
     CATALOG_STOCK_STALENESS_SECONDS setting. The page is stored as the bytes sent (a header
     line, then the JSON body): a hit is one Redis round trip and no serialisation. Domain
-    errors raised by ``produce`` are never cached."""
-    key = _page_key(namespace, params)
-    try:
-        generation, stock_generation, stored = catalog_cache.read_page(key)
-    except redis.RedisError:
-        log.warning("catalog cache unavailable; serving %s uncached", namespace, exc_info=True)
-        key, generation, stock_generation, stored = None, 0, 0, None
+    errors raised by ``produce`` are never cached. ``timeout``: seconds in Redis (default
+    CATALOG_CACHE_SECONDS); ``cached=False`` computes the body every time (same headers)."""
+    key = _page_key(namespace, params) if cached else None
+    generation, stock_generation, stored = 0, 0, None
+    if key:
+        try:
+            generation, stock_generation, stored = catalog_cache.read_page(key)
+        except redis.RedisError:
+            log.warning("catalog cache unavailable; serving %s uncached", namespace, exc_info=True)
+            key = None
     page = _decode(stored, generation, stock_generation)
     if key:
         metrics.CACHE_REQUESTS.labels(namespace, "miss" if page is None else "hit").inc()
@@ -49,7 +58,7 @@ def catalog_response(namespace: str, params: Mapping, produce: Callable[[], dict
         body = orjson.dumps(produce(), option=orjson.OPT_NON_STR_KEYS)
         page = Page(hashlib.sha256(body).hexdigest()[:32], body)
         if key:
-            _store(key, generation, stock_generation, page)
+            _store(key, generation, stock_generation, page, timeout)
     return _answer(page)
 
 
@@ -76,12 +85,11 @@ def _decode(stored: bytes | None, generation: int, stock_generation: int) -> Pag
     return Page(etag, body)
 
 
-def _store(key: str, generation: int, stock_generation: int, page: Page) -> None:
+def _store(key: str, generation: int, stock_generation: int, page: Page, timeout) -> None:
     header = f"{generation} {stock_generation} {time.time():.3f} {page.etag}\n".encode()
+    seconds = timeout or current_app.config["CACHE_DEFAULT_TIMEOUT"]
     try:
-        catalog_cache.store_page(
-            key, header + page.body, current_app.config["CACHE_DEFAULT_TIMEOUT"]
-        )
+        catalog_cache.store_page(key, header + page.body, seconds)
     except redis.RedisError:
         log.warning("catalog cache write failed", exc_info=True)
 

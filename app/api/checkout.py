@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
+from app.api import examples
 from app.api.base import Blueprint, Schema, contract
 from app.api.cart import CART_TOKEN_HEADER
 from app.api.orders import OrderSchema
@@ -180,12 +181,13 @@ class Checkout(MethodView):
         promotions.PromoCodeInvalid,
         promotions.PromoCodeExhausted,
         payments.InvalidPaymentMethod,
+        payments.CardDataRefused,
         "rate_limited",
         request_headers=["X-Cart-Token", "Idempotency-Key"],
         response_headers={202: ["Location"]},
     )
-    @blp.arguments(CheckoutSchema)
-    @blp.response(202, OrderSchema)
+    @blp.arguments(CheckoutSchema, example=examples.CHECKOUT)
+    @blp.response(202, OrderSchema, example=examples.ORDER)
     def post(self, body):
         """Place the order from your cart (an account's, or a guest's with `email`); it is
         processed asynchronously (poll the order)."""

@@ -58,6 +58,7 @@ class CoverUpload(MethodView):
     @blp.arguments(UploadTokenArgs, location="query")
     @blp.response(200, StaffBookSchema)
     @blp.alt_response(400, description="invalid_token")
+    @blp.alt_response(413, description="`payload_too_large`: over COVER_MAX_BYTES.")
     def put(self, args, book_id: uuid.UUID):
         """Local storage only: the raw image body, authorised by the token in the URL."""
         # Refuse oversized bodies (413) before reading them into memory.

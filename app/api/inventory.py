@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import current_app
 from flask.views import MethodView
 
 from app.api.base import Blueprint
@@ -21,6 +22,8 @@ from models import db
 from services.catalog import cache as catalog_cache
 from services.inventory import queries as inventory_queries
 from services.inventory import stock as inventory
+from services.search import freshness as search_freshness
+from tasks.chains import send_recorded
 
 blp = Blueprint("inventory", __name__, description="Stock levels and movements (staff).")
 
@@ -58,6 +61,8 @@ class BookStock(MethodView):
         )
         db.session.commit()
         catalog_cache.stock_changed()
+        # In or out of stock now: the book's search document follows.
+        send_recorded(current_app.extensions["celery"], search_freshness.take_recorded())
         return inventory_queries.stock_level(book_id, body["warehouse"])
 
 
@@ -80,6 +85,8 @@ class Adjustments(MethodView):
         )
         db.session.commit()
         catalog_cache.stock_changed()
+        # In or out of stock now: the book's search document follows.
+        send_recorded(current_app.extensions["celery"], search_freshness.take_recorded())
         return inventory_queries.stock_level(book_id, body["warehouse"])
 
 

@@ -11,7 +11,7 @@ from app.api.admin_schemas import (
     JobRunRequestedSchema,
     JobsOverviewSchema,
 )
-from app.api.base import Blueprint
+from app.api.base import Blueprint, contract
 from app.auth import admin_required, require_user, staff_required
 from beat.schedule import BEAT_SCHEDULE
 from models import db
@@ -42,6 +42,7 @@ class Jobs(MethodView):
 class Job(MethodView):
     decorators = [staff_required]
 
+    @contract(JobNotFound)
     @blp.response(200, JobDetailSchema)
     def get(self, name: str):
         """One job: its schedule, last success, next run and its last 20 runs."""
@@ -56,6 +57,7 @@ class Job(MethodView):
 class RunJob(MethodView):
     decorators = [admin_required]
 
+    @contract(JobNotFound)
     @blp.response(202, JobRunRequestedSchema)
     def post(self, name: str):
         """Run a scheduled job now (on its own queue); the request is audited."""

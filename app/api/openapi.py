@@ -42,6 +42,8 @@ HEADERS = {
     "Cache-Control": "How long the catalog answer may be reused (`public, max-age=<seconds>`).",
     "Location": "Where to poll the created resource, e.g. `/api/v1/orders/{id}`.",
     "Retry-After": "Seconds to wait before trying again.",
+    "X-Search-Backend": "The engine that answered: `postgres` or `elasticsearch` (PostgreSQL "
+    "answers while Elasticsearch is unreachable or its index is missing or being rebuilt).",
 }
 REQUEST_HEADERS_EVERYWHERE = ("X-Request-ID",)
 RESPONSE_HEADERS_EVERYWHERE = ("X-Request-ID",)
@@ -131,6 +133,11 @@ def finish_operation(path: str, operation: dict) -> None:
         errors.setdefault(status, set()).add(error_id)
     # Every operation refuses unknown query parameters (and body fields) by name.
     errors.setdefault(422, set()).add("validation_error")
+    if "requestBody" in operation:
+        # A JSON body that does not parse (NaN, too deep, a 5,000-digit number) is a 400, and
+        # any body over MAX_CONTENT_LENGTH a 413, before the view runs.
+        errors.setdefault(400, set()).add("bad_request")
+        errors.setdefault(413, set()).add("payload_too_large")
     if any(
         isinstance(p, dict) and p.get("name") == "cursor" for p in operation.get("parameters", [])
     ):

@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
+from app.api import examples
 from app.api.base import Blueprint, contract
 from app.api.cart import CART_TOKEN_HEADER, Schema
 from app.api.fields import Int
@@ -149,7 +150,7 @@ class OrderDetail(MethodView):
     @login_optional
     @contract(InvalidToken, OrderNotFound, "unauthorized", request_headers=["X-Cart-Token"])
     @blp.arguments(OrderReadArgs, location="query")
-    @blp.response(200, OrderSchema)
+    @blp.response(200, OrderSchema, example=examples.ORDER)
     def get(self, args, order_id):
         """One order with payment, shipment and processing timeline: yours, or a guest's read
         with the X-Cart-Token it was placed with or the `token` of its e-mailed link."""
@@ -167,13 +168,32 @@ class OrderDetail(MethodView):
 
 @blp.route("/orders/<uuid:order_id>/cancel")
 class OrderCancel(MethodView):
-    @login_required
-    @contract(OrderNotFound, orders.OrderNotCancellable, request_headers=["Idempotency-Key"])
+    @login_optional
+    @contract(
+        InvalidToken,
+        OrderNotFound,
+        orders.OrderNotCancellable,
+        orders.OrderShipped,
+        "unauthorized",
+        request_headers=["Idempotency-Key", "X-Cart-Token"],
+    )
+    @blp.arguments(OrderReadArgs, location="query")
     @blp.response(200, OrderSchema)
-    def post(self, order_id):
-        """Cancel your order (stock released, payment refunded); 409 once shipped."""
+    def post(self, args, order_id):
+        """Cancel your order (stock released, payment refunded); 409 once shipped. A guest
+        cancels with the X-Cart-Token it checked out with or the `token` of its e-mailed link."""
         key = request.headers.get("Idempotency-Key") or None
-        order, outbox_ids = orders.cancel(order_id, require_user(), key)
+        user = current_user()
+        if user is not None:
+            order, outbox_ids = orders.cancel(order_id, user, key)
+        else:
+            order, outbox_ids = orders.cancel_as_guest(
+                order_id,
+                request.headers.get(CART_TOKEN_HEADER),
+                args["token"],
+                current_app.config["SECRET_KEY"],
+                key,
+            )
         _send(outbox_ids)
         return orders.order_view(order)
 

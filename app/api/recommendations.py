@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -16,8 +16,8 @@ from app.auth import current_user, login_optional, login_required, require_user
 from models import db
 from services.accounts.tokens import InvalidToken
 from services.orders import cart as carts
+from services.recommendations import cache as recommendation_cache
 from services.recommendations import reads as recommendations
-from services.recommendations.build import current_generation
 
 blp = Blueprint("recommendations", __name__, description="Recommended books.")
 
@@ -45,11 +45,13 @@ class BookRecommendations(MethodView):
     @blp.alt_response(404, description="`not_found`: no active book with this id.")
     def get(self, args, book_id: uuid.UUID):
         """Readers who liked this book also liked (never the book itself; in stock first)."""
-        params = {"id": book_id, "limit": args["limit"], "generation": current_generation()}
+        versions = recommendation_cache.versions()
         return catalog_response(
             "book-recommendations",
-            params,
+            {"id": book_id, "limit": args["limit"], **(versions or {})},
             lambda: RecommendationsSchema().dump(recommendations.for_book(book_id, args["limit"])),
+            timeout=_timeout(),
+            cached=_cached(versions),
         )
 
 
@@ -60,13 +62,29 @@ class MyRecommendations(MethodView):
     @blp.response(200, RecommendationsSchema)
     def get(self, args):
         """Personal picks from your purchases, good reviews and cart (never what you bought)."""
-        return recommendations.for_user(require_user().id, args["limit"])
+        user_id = require_user().id
+        # The cart's books are seeds, so they are part of the key; orders and reviews bump
+        # the shopper's version (services/recommendations/cache.py).
+        versions = recommendation_cache.versions(user_id)
+        params = {
+            "user": user_id,
+            "limit": args["limit"],
+            "cart": sorted(map(str, recommendations.cart_books(user_id))),
+            **(versions or {}),
+        }
+        return catalog_response(
+            "me-recommendations",
+            params,
+            lambda: RecommendationsSchema().dump(recommendations.for_user(user_id, args["limit"])),
+            timeout=_timeout(),
+            cached=_cached(versions),
+        )
 
 
 @blp.route("/cart/recommendations")
 class CartRecommendations(MethodView):
     @login_optional
-    @contract(InvalidToken, request_headers=["X-Cart-Token"])
+    @contract(InvalidToken, request_headers=[CART_TOKEN_HEADER])
     @blp.arguments(RecommendationArgs, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args):
@@ -75,4 +93,22 @@ class CartRecommendations(MethodView):
         handle = carts.find_cart(user.id if user else None, request.headers.get(CART_TOKEN_HEADER))
         db.session.commit()  # a guest cart merged into the user's is kept
         book_ids = [item.book_id for item in handle.cart.items] if handle.cart else []
-        return recommendations.for_cart(book_ids, args["limit"])
+        # Keyed by the cart's books, not by the cart: carts with the same books share it.
+        versions = recommendation_cache.versions()
+        return catalog_response(
+            "cart-recommendations",
+            {"cart": sorted(map(str, book_ids)), "limit": args["limit"], **(versions or {})},
+            lambda: RecommendationsSchema().dump(recommendations.for_cart(book_ids, args["limit"])),
+            timeout=_timeout(),
+            cached=_cached(versions),
+        )
+
+
+def _cached(versions: dict | None) -> bool:
+    """Cached unless switched off, or unless the versions could not be read (the key would
+    not say which build or which of the shopper's changes the answer reflects)."""
+    return current_app.config["RECOMMENDATIONS_CACHE"] and versions is not None
+
+
+def _timeout() -> int:
+    return current_app.config["RECOMMENDATIONS_CACHE_SECONDS"]

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.api.catalog_schemas import PageArgs
 from app.auth import login_required, require_user, staff_required
 from app.extensions import limiter
@@ -138,6 +138,7 @@ class BookReviews(MethodView):
 class MyReview(MethodView):
     decorators = [review_write_limit, login_required]
 
+    @contract(reviews_service.ReviewNotFound, "rate_limited")
     @blp.arguments(ReviewPatchSchema)
     @blp.response(200, ReviewSchema)
     @blp.alt_response(404, description="`review_not_found`: you have not reviewed this book.")
@@ -147,6 +148,7 @@ class MyReview(MethodView):
         _send(outbox_ids)
         return reviews_service.view(review)
 
+    @contract(reviews_service.ReviewNotFound, "rate_limited")
     @blp.response(204)
     @blp.alt_response(404, description="`review_not_found`: you have not reviewed this book.")
     def delete(self, book_id: uuid.UUID):
@@ -157,9 +159,11 @@ class MyReview(MethodView):
 @blp.route("/reviews/<uuid:review_id>/helpful")
 class HelpfulVote(MethodView):
     @login_required
+    @contract(
+        reviews_service.ReviewNotFound, reviews_service.OwnReview, reviews_service.AlreadyVoted
+    )
     @blp.response(200, ReviewSchema)
-    @blp.alt_response(409, description="`already_voted`")
-    @blp.alt_response(403, description="`own_review`")
+    @blp.alt_response(404, description="`review_not_found`: no visible review with this id.")
     def post(self, review_id: uuid.UUID):
         """Mark a review as helpful (once per shopper; not your own)."""
         return reviews_service.view(reviews_service.vote_helpful(require_user(), review_id))

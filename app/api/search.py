@@ -9,34 +9,47 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from app.api.base import Blueprint
-from app.api.catalog_http import catalog_response
+from app.api import examples
+from app.api.base import Blueprint, contract
+from app.api.catalog_http import CATALOG_HEADERS, catalog_response
 from app.api.search_schemas import (
     SearchArgs,
     SearchPageSchema,
+    SearchRebuildRequestedSchema,
     SearchStatusSchema,
     SuggestArgs,
     SuggestionListSchema,
 )
-from app.auth import staff_required
-from services.search import consistency, engine
-from services.search.backend import SearchFilters, SearchRequest
-from services.search.elastic import SearchUnavailable
+from app.auth import require_user, staff_required
+from models import db
+from services.ops import audit
+from services.search import consistency, engine, rebuild
+from services.search.backend import SearchFilters, SearchRequest, SearchUnavailable
 
 blp = Blueprint("search", __name__, description="Full-text search of the catalog.")
 
 BACKEND_HEADER = "X-Search-Backend"
+# Answers come from the catalog cache (ETag, 304) and name the engine that answered.
+SEARCH_HEADERS = {
+    "request_headers": CATALOG_HEADERS["request_headers"],
+    "response_headers": {
+        status: [*names, BACKEND_HEADER]
+        for status, names in CATALOG_HEADERS["response_headers"].items()
+    },
+}
 
 
 @blp.route("/search")
 class Search(MethodView):
     @blp.arguments(SearchArgs, location="query", unknown=RAISE)
-    @blp.response(200, SearchPageSchema)
+    @blp.response(200, SearchPageSchema, example=examples.SEARCH_PAGE)
+    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     @blp.alt_response(400, description="`invalid_cursor`: forged, or from another search.")
     @blp.alt_response(422, description="`validation_error`: bad or unknown parameter.")
+    @contract(**SEARCH_HEADERS)
     def get(self, args):
         """Search books by words, with filters, facets, a sort and cursor pages."""
-        backend = _backend()
+        backend = _serving()
         request = SearchRequest(
             q=args["q"],
             filters=SearchFilters(
@@ -70,10 +83,12 @@ class Search(MethodView):
 class Suggest(MethodView):
     @blp.arguments(SuggestArgs, location="query", unknown=RAISE)
     @blp.response(200, SuggestionListSchema)
+    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     @blp.alt_response(422, description="`validation_error`: bad or unknown parameter.")
+    @contract(**SEARCH_HEADERS)
     def get(self, args):
         """Completions of what the shopper is typing: book titles and authors, at most 10."""
-        backend = _backend()
+        backend = _serving()
         answered_by = [backend.name]
 
         def produce():
@@ -104,7 +119,29 @@ class SearchStatus(MethodView):
                 indexed = None
         status = consistency.status(backend.name, indexed)
         status["reachable"] = backend.name == "postgres" or indexed is not None
+        status["rebuild"] = rebuild.progress()
         return status
+
+
+@blp.route("/admin/search/reindex")
+class SearchReindex(MethodView):
+    decorators = [staff_required]
+
+    @blp.response(202, SearchRebuildRequestedSchema)
+    @blp.alt_response(403, description="`forbidden`: staff only.")
+    @contract(rebuild.RebuildRunning)
+    def post(self):
+        """Rebuild the whole search index in the background (staff); follow the run at
+        GET /admin/jobs/search_rebuild (counts: done, total)."""
+        config = current_app.config
+        run_id = rebuild.request(config["SEARCH_BACKEND"])
+        sent = current_app.extensions["celery"].send_task(
+            rebuild.TASK, args=(str(run_id),), queue="search"
+        )
+        requested = {"job": rebuild.JOB, "run_id": run_id, "task_id": sent.id}
+        audit.record(require_user().id, "run", "job", rebuild.JOB, None, {"run_id": str(run_id)})
+        db.session.commit()
+        return requested
 
 
 def _respond(namespace: str, args: dict, produce):
@@ -119,5 +156,12 @@ def _respond(namespace: str, args: dict, produce):
 
 
 def _backend():
+    """The configured backend (for its status)."""
     config = current_app.config
     return engine.backend_for(config["SEARCH_BACKEND"], config["ELASTICSEARCH_URL"])
+
+
+def _serving():
+    """The backend that answers searches now (PostgreSQL while Elasticsearch cannot)."""
+    config = current_app.config
+    return engine.serving(config["SEARCH_BACKEND"], config["ELASTICSEARCH_URL"])

@@ -123,3 +123,20 @@ class SearchStatusSchema(Schema):
     oldest_backlog_age_seconds = fields.Float(allow_none=True)
     last_full_rebuild_at = fields.DateTime(allow_none=True)
     last_consistency_run_at = fields.DateTime(allow_none=True)
+    rebuild = fields.Nested(
+        "SearchRebuildProgressSchema",
+        allow_none=True,
+        metadata={"description": "The full rebuild under way, if any."},
+    )
+
+
+class SearchRebuildProgressSchema(Schema):
+    run_id = fields.UUID()
+    done = fields.Integer()
+    total = fields.Integer(allow_none=True)
+
+
+class SearchRebuildRequestedSchema(Schema):
+    job = fields.String(metadata={"description": "search_rebuild"})
+    run_id = fields.UUID(metadata={"description": "The run: GET /admin/jobs/search_rebuild."})
+    task_id = fields.String()

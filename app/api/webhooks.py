@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
-from app.api.base import Blueprint, Schema
+from app.api.base import Blueprint, Schema, contract
 from app.extensions import limiter
 from models import db
 from services import outbox, payments
@@ -26,7 +26,7 @@ class StripeWebhook(MethodView):
     decorators = [limiter.exempt]
 
     @blp.response(200, WebhookAckSchema)
-    @blp.alt_response(400, description="Missing, wrong or stale Stripe-Signature")
+    @contract(events.InvalidSignature)
     def post(self):
         """Stripe events: signature checked, each event applied once by a payments task."""
         event = events.verify(

@@ -26,6 +26,11 @@ def _redis() -> redis.Redis:
     return _client
 
 
+def client() -> redis.Redis:
+    """The shared Redis client (other caches keep their own generations beside these)."""
+    return _redis()
+
+
 def generation() -> int:
     return generations()[0]
 

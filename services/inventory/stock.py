@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from models import (
@@ -109,9 +109,9 @@ def _record(stock: Stock, reason: str, *, on_hand: int = 0, reserved: int = 0, *
     stock.on_hand += on_hand
     stock.reserved += reserved
     if (stock.available > 0) != was_available:
-        # Search filters and shows in/out of stock: the book's document must follow. (The
-        # order flow's reindex step applies it; otherwise the outbox relay wakes the reindexer.)
-        search_freshness.book_changed([stock.book_id], "stock", send_after_commit=False)
+        # Search filters and shows in/out of stock: the book's document must follow. Whoever
+        # commits sends the message (``tasks.chains.send_recorded``), else the outbox relay.
+        search_freshness.book_changed([stock.book_id], "stock")
     db.session.add(
         StockMovement(
             book_id=stock.book_id,
@@ -215,6 +215,18 @@ def _transition(
         .execution_options(populate_existing=True)
     ).all()
     return [(r, stocks[(r.book_id, r.warehouse_id)]) for r in current]
+
+
+def forget_released(order_id: uuid.UUID) -> int:
+    """Drop an order's released reservations so that ``reserve`` holds its stock anew (an
+    order paid again after a failed payment). The ledger keeps their movements; released
+    rows hold nothing, so the stock counts do not change. Does not commit."""
+    return db.session.execute(
+        delete(StockReservation).where(
+            StockReservation.order_id == order_id,
+            StockReservation.status == ReservationStatus.RELEASED,
+        )
+    ).rowcount
 
 
 def release(order_id: uuid.UUID, reason: str = "release") -> list[StockReservation]:

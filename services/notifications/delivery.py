@@ -35,6 +35,8 @@ ESSENTIAL_TEMPLATES = frozenset(
         "low_stock_alert",
         "stock_drift_alert",
         "staff_shipment_exception",
+        "payment_mismatch_alert",
+        "payment_dispute_alert",
     }
 )
 # Template name prefix -> the preference that governs it; unknown prefixes count as order mail.

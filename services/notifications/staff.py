@@ -118,3 +118,49 @@ def mail_shipment_exception(shipment_event_id: int) -> int:
             user_id=user.id,
         )
     return len(recipients)
+
+
+def mail_payment_mismatches(report) -> int:
+    """Mail every staff member a payment reconciliation report that found mismatches."""
+    context = {
+        "report_id": str(report.id),
+        "started_at": report.started_at.isoformat(),
+        "provider": report.provider,
+        "intents_checked": report.intents_checked,
+        "payments_checked": report.payments_checked,
+        "mismatches": report.mismatches,
+        "settled": report.settled,
+        "findings": list(report.findings or [])[:REPAIRS_PER_MAIL],
+    }
+    recipients = staff()
+    db.session.rollback()  # send_once commits; leave it no transaction of ours
+    for user in recipients:
+        notifications.send_once(
+            f"payment-mismatch:{report.id}:{user.id}",
+            user.email,
+            "payment_mismatch_alert",
+            {**context, "name": user.name},
+            user_id=user.id,
+        )
+    return len(recipients)
+
+
+def mail_payment_dispute(order_id, order_number: str, amount: str, dispute_id: str) -> int:
+    """Mail every staff member about a disputed payment, once per dispute."""
+    recipients = staff()
+    db.session.rollback()
+    for user in recipients:
+        notifications.send_once(
+            f"payment-dispute:{dispute_id}:{user.id}",
+            user.email,
+            "payment_dispute_alert",
+            {
+                "name": user.name,
+                "order_id": str(order_id),
+                "order_number": order_number,
+                "amount": amount,
+                "dispute_id": dispute_id,
+            },
+            user_id=user.id,
+        )
+    return len(recipients)

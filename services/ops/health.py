@@ -9,6 +9,7 @@ import redis
 from sqlalchemy import text
 
 from models import db
+from services.search import readiness
 
 TIMEOUT_SECONDS = 2.0
 
@@ -48,15 +49,17 @@ def check_all(config, celery_app) -> dict[str, dict]:
         "broker": _timed(lambda: check_broker(celery_app)),
         "redis": _timed(lambda: check_redis(config["REDIS_URL"])),
     }
-    if config.get("ELASTICSEARCH_URL"):
-        checks["search"] = _timed(lambda: _check_search(config["ELASTICSEARCH_URL"]))
-    else:
-        checks["search"] = {"status": "disabled", "detail": "ELASTICSEARCH_URL not set"}
+    checks["search"] = _timed_state(
+        lambda: readiness.state(config["SEARCH_BACKEND"], config.get("ELASTICSEARCH_URL"))
+    )
     return checks
 
 
-def _check_search(url: str) -> None:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
-        response.read()
+def _timed_state(check: Callable[[], dict]) -> dict:
+    """A check that reports its own state (status and details), timed like the others."""
+    started = time.perf_counter()
+    try:
+        state = check()
+    except Exception as exc:  # any failure means "down"; the reason is reported
+        return {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {**state, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}

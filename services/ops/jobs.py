@@ -15,7 +15,7 @@ import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -44,16 +44,33 @@ class RunHandle:
     counts: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def record_run(job: str) -> Iterator[RunHandle]:
-    """Record one run of ``job``: 'running' on entry; 'succeeded' with ``run.counts`` on a
-    normal exit; 'failed' with the error when the body raises (the shared session is
-    rolled back first, the exception propagates)."""
+def start_run(job: str, counts: dict | None = None) -> uuid.UUID:
+    """A 'running' run of ``job``, committed now: the id to hand to the task that does it
+    (``record_run(job, run_id=...)``), so the requester can follow it at once."""
     with db.session_factory() as own:
-        run = JobRun(job=job, status=JobStatus.RUNNING, counts={})
+        run = JobRun(job=job, status=JobStatus.RUNNING, counts=counts or {})
         own.add(run)
         own.commit()
-        handle = RunHandle(id=run.id, job=job)
+        return run.id
+
+
+@contextlib.contextmanager
+def record_run(job: str, run_id: uuid.UUID | None = None) -> Iterator[RunHandle]:
+    """Record one run of ``job``: 'running' on entry; 'succeeded' with ``run.counts`` on a
+    normal exit; 'failed' with the error when the body raises (the shared session is
+    rolled back first, the exception propagates). With ``run_id``, the run ``start_run``
+    recorded (a retried task runs it again: back to 'running')."""
+    with db.session_factory() as own:
+        run = own.get(JobRun, run_id) if run_id is not None else None
+        if run is None:
+            run = JobRun(job=job, status=JobStatus.RUNNING, counts={})
+            if run_id is not None:
+                run.id = run_id
+            own.add(run)
+        else:
+            run.status, run.error, run.finished_at = JobStatus.RUNNING, None, None
+        own.commit()
+        handle = RunHandle(id=run.id, job=job, counts=dict(run.counts or {}))
     try:
         yield handle
     except BaseException as exc:
@@ -77,6 +94,32 @@ def recorded_job(job: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+def report_progress(handle: RunHandle, **counts) -> None:
+    """Write the counts so far of a run still going (its own short transaction), for those
+    who follow it (GET /admin/jobs/<job>, /readyz)."""
+    handle.counts.update(counts)
+    with db.session_factory() as own:
+        run = own.get(JobRun, handle.id)
+        if run is not None:
+            run.counts = dict(handle.counts)
+            own.commit()
+
+
+def running(job: str, started_within: timedelta) -> JobRun | None:
+    """The newest run of ``job`` still 'running' that started within ``started_within`` (an
+    older one is taken for a run whose worker died)."""
+    return db.session.scalar(
+        select(JobRun)
+        .where(
+            JobRun.job == job,
+            JobRun.status == JobStatus.RUNNING,
+            JobRun.started_at >= datetime.now(UTC) - started_within,
+        )
+        .order_by(JobRun.started_at.desc())
+        .limit(1)
+    )
 
 
 def _finish(handle: RunHandle, status: str, error: str | None) -> None:

@@ -13,6 +13,7 @@ from models import Order, User, db
 from services.errors import Unauthorized
 from services.orders.cart import hash_token
 from services.orders.placement import OrderNotFound
+from services.recommendations import cache as recommendation_cache
 
 _LINK_SALT = "orders.guest-link"
 
@@ -69,4 +70,6 @@ def claim_guest_orders(user: User) -> int:
         .where(Order.user_id.is_(None), func.lower(Order.email) == user.email.lower())
         .values(user_id=user.id)
     )
+    if result.rowcount:
+        recommendation_cache.user_changed_on_commit(db.session(), user.id)
     return result.rowcount

@@ -14,7 +14,7 @@ from services.catalog import cache as catalog_cache
 from services.errors import Conflict
 from services.inventory import stock as inventory
 from services.ops import audit
-from services.orders import promotions
+from services.orders import guest_access, promotions
 from services.orders.placement import (
     OrderNotFound,
     email_later,
@@ -153,6 +153,23 @@ def _withdraw(order: Order, reason: str) -> list[int]:
 def cancel(order_id: uuid.UUID, user: User, idempotency_key: str | None) -> tuple[Order, list[int]]:
     """Cancel the caller's order (idempotent: a cancelled order is answered as it is). Commits."""
     get_for(order_id, user)
+    return _cancel(order_id, idempotency_key)
+
+
+def cancel_as_guest(
+    order_id: uuid.UUID,
+    cart_token: str | None,
+    link: str | None,
+    secret: str,
+    idempotency_key: str | None,
+) -> tuple[Order, list[int]]:
+    """Cancel a guest's order, for whoever holds its X-Cart-Token or its e-mailed link token
+    (the same proof that reads it). Commits."""
+    guest_access.get_for_guest(order_id, cart_token, link, secret)
+    return _cancel(order_id, idempotency_key)
+
+
+def _cancel(order_id: uuid.UUID, idempotency_key: str | None) -> tuple[Order, list[int]]:
     order = lock_order(order_id)
     if order.status == OrderStatus.CANCELLED:
         db.session.commit()

@@ -195,29 +195,6 @@ def reserve_stock(order_id: uuid.UUID) -> StepResult:
     return result
 
 
-def _capture(order: Order, step: OrderStep, started: datetime) -> StepResult:
-    if step.status in FINISHED_STEP:
-        return StepResult(Outcome.CONTINUE if order.status == OrderStatus.PENDING else Outcome.STOP)
-    if order.status != OrderStatus.PENDING:
-        return StepResult(Outcome.STOP)
-    payment = payments.authorize(order)
-    if payment.status in payments.HELD:
-        _finish(step, StepStatus.SUCCEEDED, started)
-        return StepResult(Outcome.CONTINUE)
-    if payment.status == payments.PaymentStatus.REQUIRES_ACTION:
-        # Stock stays held until the payment deadline; a provider webhook (or the shopper's
-        # retry) finishes the order.
-        order.status = OrderStatus.AWAITING_PAYMENT
-        order.status_reason = "requires_action"
-        step.attempts += 1
-        step.started_at = started
-        step.error = payments.step_error(
-            "requires_action", "Waiting for the shopper to authenticate the payment."
-        )
-        return StepResult(Outcome.STOP, [email_later(order.id, "payment_action_required")])
-    return StepResult(Outcome.STOP, [decline_payment(order, step, started)])
-
-
 def decline_payment(order: Order, step: OrderStep, started: datetime) -> int:
     """The card was refused: the step fails with the provider's codes, stock is released,
     the order is payment_failed. Returns the email's outbox id. Does not commit."""
@@ -245,7 +222,11 @@ def decline_payment(order: Order, step: OrderStep, started: datetime) -> int:
 def capture_payment(order_id: uuid.UUID) -> StepResult:
     """Authorise the order's total (captured at confirmation); a declined card releases the
     stock and fails the order."""
-    result = run_step(order_id, "capture_payment", _capture)
+    # Recorded, called and applied in separate transactions: the order row is not locked
+    # while the provider answers (services/payments/authorisation.py).
+    from services.payments import authorisation
+
+    result = authorisation.run(order_id)
     if result.outbox_ids:
         catalog_cache.stock_changed()
     return result

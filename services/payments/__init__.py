@@ -54,6 +54,8 @@ class PaymentSettings:
     dummy_slow_seconds: float = 3.0
     stripe: StripeSettings | None = None
     webhook_secret: str | None = None
+    # A payment unanswered this long is asked about (beat job poll_stuck_payments).
+    stuck_after_seconds: float = 300.0
 
 
 def settings() -> PaymentSettings:
@@ -73,6 +75,7 @@ def settings() -> PaymentSettings:
         dummy_slow_seconds=bound.payment_dummy_slow_seconds,
         stripe=stripe_settings,
         webhook_secret=config.get("STRIPE_WEBHOOK_SECRET"),
+        stuck_after_seconds=float(config.get("PAYMENT_STUCK_AFTER_SECONDS", 300)),
     )
 
 
@@ -116,6 +119,7 @@ def apply(payment: Payment, result: ProviderResult) -> Payment:
     payment.next_action = result.next_action
     payment.card_brand = result.card_brand or payment.card_brand
     payment.card_last4 = result.card_last4 or payment.card_last4
+    payment.risk_level = result.risk_level or payment.risk_level
     if result.decline is not None:
         payment.error = result.decline.code
         payment.decline_code = result.decline.decline_code
@@ -127,17 +131,17 @@ def _payment_of(order: Order) -> Payment | None:
     return order.payment or db.session.query(Payment).filter_by(order_id=order.id).first()
 
 
-def authorize(order: Order) -> Payment:
-    """Hold the order's total on its payment method. Idempotent: a payment whose current
-    attempt was answered is returned as it is. Does not commit."""
+def prepare_authorization(order: Order) -> Authorization | None:
+    """Record the intent to pay (a pending payment row for the current attempt) and return
+    what the provider call needs; None when this attempt was already answered. Does not
+    commit; the caller commits before calling the provider (no row lock over the network)."""
     payment = _payment_of(order)
     if payment is not None and payment.status != PaymentStatus.PENDING:
-        return payment
-    gateway = provider()
+        return None
     if payment is None:
         payment = Payment(
             order_id=order.id,
-            provider=gateway.name,
+            provider=provider().name,
             status=PaymentStatus.PENDING.value,
             amount_cents=order.total_cents,
             currency=order.currency,
@@ -146,7 +150,7 @@ def authorize(order: Order) -> Payment:
         )
         db.session.add(payment)
         order.payment = payment
-    request = Authorization(
+    return Authorization(
         order_id=str(order.id),
         order_number=getattr(order, "number", None),
         attempt=payment.attempt,
@@ -154,7 +158,15 @@ def authorize(order: Order) -> Payment:
         currency=order.currency,
         payment_method=order.payment_method,
     )
-    return apply(payment, gateway.authorize(request))
+
+
+def authorize(order: Order) -> Payment:
+    """Hold the order's total on its payment method, in one go (record, call, apply).
+    Idempotent: a payment whose current attempt was answered is returned as it is."""
+    request = prepare_authorization(order)
+    if request is None:
+        return order.payment
+    return apply(order.payment, provider().authorize(request))
 
 
 def capture(order: Order) -> Payment:

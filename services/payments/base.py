@@ -52,6 +52,10 @@ class ProviderResult:
     decline: Decline | None = None
     amount_refunded: int = 0
     metadata: dict = field(default_factory=dict)
+    # What reconciliation and Radar read (None when the answer did not say).
+    amount_cents: int | None = None
+    currency: str | None = None
+    risk_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,3 +94,6 @@ class PaymentProvider(Protocol):
 
     def retrieve(self, provider_ref: str) -> ProviderResult:
         """The payment's current state at the provider."""
+
+    def list_since(self, since_epoch: int) -> list[ProviderResult] | None:
+        """Every payment the provider holds created since then (None: it keeps no record)."""

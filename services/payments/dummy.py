@@ -17,6 +17,7 @@ class TestCard:
     last4: str
     decline: Decline | None = None
     needs_authentication: bool = False
+    risk_level: str = "normal"  # Radar's outcome.risk_level of the charge
 
 
 def _declined(last4: str, decline_code: str, code: str = "card_declined", message=None):
@@ -55,6 +56,8 @@ TEST_PAYMENT_METHODS: dict[str, TestCard] = {
         "processing_error",
         "An error occurred while processing your card. Try again in a little bit.",
     ),
+    "pm_card_riskLevelElevated": TestCard("visa", "9235", risk_level="elevated"),
+    "pm_card_riskLevelHighest": TestCard("visa", "4954", risk_level="highest"),
     "pm_card_authenticationRequired": TestCard("visa", "3184", needs_authentication=True),
     "pm_card_authenticationRequiredOnSetup": TestCard("visa", "3155", needs_authentication=True),
     "pm_card_threeDSecureRequired": TestCard("visa", "3063", needs_authentication=True),
@@ -94,7 +97,7 @@ class DummyProvider:
             )
         if request.payment_method == SLOW:
             time.sleep(self.slow_seconds)
-        return ProviderResult(PaymentStatus.AUTHORIZED, ref, **seen)
+        return ProviderResult(PaymentStatus.AUTHORIZED, ref, risk_level=card.risk_level, **seen)
 
     def capture(self, provider_ref: str, amount_cents: int, idempotency_key: str) -> ProviderResult:
         return ProviderResult(PaymentStatus.CAPTURED, provider_ref)
@@ -107,3 +110,6 @@ class DummyProvider:
 
     def retrieve(self, provider_ref: str) -> ProviderResult:
         return ProviderResult(PaymentStatus.PENDING, provider_ref)
+
+    def list_since(self, since_epoch: int) -> None:
+        return None  # stateless: nothing to reconcile against

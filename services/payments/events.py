@@ -20,6 +20,7 @@ from models import OrderStatus, Payment, ProcessedPaymentEvent, StepStatus, db
 from services import outbox, payments
 from services.errors import InvalidInput
 from services.orders import placement
+from services.payments import review
 from services.payments.base import PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,8 @@ def _authorised(order, event: PaymentEvent) -> list[int] | None:
     step.error = None
     order.status = OrderStatus.PENDING
     order.status_reason = None
+    if review.hold_if_risky(order):  # Radar: staff approve (the flow goes on) or reject
+        return []
     message = outbox.record(outbox.PAYMENT_RESUMED, {"order_id": str(order.id)})
     db.session.flush()
     return [message.id]
@@ -237,3 +240,20 @@ _HANDLERS = {
     "charge.refunded": _refunded,
     "charge.dispute.created": _disputed,
 }
+
+
+def mail_staff_about_dispute(event: PaymentEvent) -> int:
+    """Staff are mailed once per dispute (the key names it; a retried task mails nobody
+    twice). Returns how many were mailed."""
+    from models import Order
+    from models.orders import order_number
+    from services.notifications import staff
+
+    order_id = _order_id_for(event)
+    order = db.session.get(Order, order_id) if order_id else None
+    if order is None:
+        return 0
+    number = order_number(order.number) if order.number else str(order.id)
+    amount = f"{order.total_cents / 100:.2f} {order.currency}"
+    dispute_id = event.details.get("object_id") or event.event_id
+    return staff.mail_payment_dispute(order.id, number, amount, dispute_id)

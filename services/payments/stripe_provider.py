@@ -85,6 +85,7 @@ def result_of(stripe_intent) -> ProviderResult:
         )
     charge = _field(intent, "latest_charge")
     refunded = _field(charge, "amount_refunded") if not isinstance(charge, str) else None
+    outcome = _field(charge, "outcome") if not isinstance(charge, str) else None
     return ProviderResult(
         status=STATUS.get(_field(intent, "status"), PaymentStatus.PENDING),
         provider_ref=_field(intent, "id"),
@@ -95,6 +96,9 @@ def result_of(stripe_intent) -> ProviderResult:
         decline=decline,
         amount_refunded=refunded or 0,
         metadata=dict(_field(intent, "metadata") or {}),
+        amount_cents=_field(intent, "amount"),
+        currency=(_field(intent, "currency") or "").upper() or None,
+        risk_level=_field(outcome, "risk_level"),
     )
 
 
@@ -195,3 +199,19 @@ class StripeProvider:
             params={"expand": ["payment_method", "latest_charge"]},
         )
         return result_of(intent)
+
+    def list_since(self, since_epoch: int) -> list[ProviderResult]:
+        """The PaymentIntents created since then, every page (the library paginates)."""
+        try:
+            try:
+                page = self._stripe.v1.payment_intents.list(
+                    params={"created": {"gte": since_epoch}, "limit": 100}
+                )
+            except stripe.InvalidRequestError:
+                # localstripe does not filter PaymentIntents by date: list all, filter here.
+                page = self._stripe.v1.payment_intents.list(params={"limit": 100})
+            intents = [i for i in page.auto_paging_iter() if (i.created or 0) >= since_epoch]
+        except TRANSIENT as exc:
+            raise PaymentProviderUnavailable(f"stripe: {exc}") from exc
+        # A list does not expand the charge: each one's refunds and risk come with a read.
+        return [self.retrieve(intent.id) for intent in intents]

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import delete, func, select, text, update
 
 from models import Book, BookNeighbour, RecommendationBuild, db
+from services.recommendations import cache as recommendation_cache
 from services.recommendations import signals as signal_sources
 from services.recommendations.similarity import ModelSettings, interaction_matrix, item_neighbours
 
@@ -193,6 +194,7 @@ def _swap(generation: int, books: int, pairs: int, seconds: float) -> None:
         )
     )
     db.session.commit()
+    recommendation_cache.published()
     db.session.execute(delete(BookNeighbour).where(BookNeighbour.generation != generation))
     db.session.execute(
         delete(RecommendationBuild).where(RecommendationBuild.generation != generation)

@@ -84,11 +84,14 @@ def _metrics(top: np.ndarray, held: dict[int, set[int]]) -> dict[str, float]:
 
 
 def _top_k(scores: np.ndarray, users: list[int]) -> np.ndarray:
+    """Each user's K best items, ties broken by the lower item index. A stable sort rather
+    than ``argpartition``: which of several tied items a partition keeps depends on the
+    CPU's SIMD path, and popularity (whole counts) ties a lot, so the figures would differ
+    from one machine to another."""
     top = np.full((scores.shape[0], K), -1, dtype=np.int64)
-    part = np.argpartition(-scores[users], K, axis=1)[:, :K]
-    for row, user in enumerate(users):
-        candidates = part[row]
-        top[user] = candidates[np.argsort(-scores[user, candidates], kind="stable")]
+    for start in range(0, len(users), 256):  # blocks: bounded memory for the sort's indices
+        block = users[start : start + 256]
+        top[block] = np.argsort(-scores[block], axis=1, kind="stable")[:, :K]
     return top
 
 

@@ -70,7 +70,7 @@ def for_user(user_id: uuid.UUID, limit: int) -> dict:
     ).all()
     for book_id, rating in reviewed:
         seeds[book_id] = max(seeds.get(book_id, 0.0), REVIEW_SEED_WEIGHT.get(rating, 0.0))
-    in_cart = _cart_books(user_id)
+    in_cart = cart_books(user_id)
     for book_id in in_cart:
         seeds.setdefault(book_id, 1.0)
     exclude = bought | set(in_cart) | {book_id for book_id, _ in reviewed}
@@ -89,7 +89,8 @@ def for_cart(book_ids: Iterable[uuid.UUID], limit: int) -> dict:
     return _fallback(_genres_of(in_cart), limit, exclude=set(in_cart))
 
 
-def _cart_books(user_id: uuid.UUID) -> list[uuid.UUID]:
+def cart_books(user_id: uuid.UUID) -> list[uuid.UUID]:
+    """The books in the shopper's open cart (a seed of their picks, so part of a cache key)."""
     return list(
         db.session.scalars(
             select(CartItem.book_id)

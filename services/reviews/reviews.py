@@ -18,6 +18,7 @@ from services import outbox
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.orders.placement import CONFIRMED_OR_LATER
 from services.pagination import SortKey, SortOrder, datetime_key, int_key, page_after, uuid_key
+from services.recommendations import cache as recommendation_cache
 
 RATING_SUMMARY = "rating_summary"
 MAX_BODY = 10_000
@@ -166,6 +167,7 @@ def create(
         raise ReviewExists()
     outbox_ids = [_summary_changed(book_id)]
     db.session.commit()
+    recommendation_cache.user_changed(user.id)
     return db.session.get(Review, inserted), outbox_ids
 
 
@@ -190,6 +192,7 @@ def update_mine(user: User, book_id: uuid.UUID, changes: dict) -> tuple[Review, 
     review.verified_purchase = has_bought(user.id, book_id)
     outbox_ids = [_summary_changed(book_id)]
     db.session.commit()
+    recommendation_cache.user_changed(user.id)
     db.session.refresh(review)
     return review, outbox_ids
 
@@ -199,6 +202,7 @@ def delete_mine(user: User, book_id: uuid.UUID) -> list[int]:
     db.session.delete(_mine(user, book_id))
     outbox_ids = [_summary_changed(book_id)]
     db.session.commit()
+    recommendation_cache.user_changed(user.id)
     return outbox_ids
 
 

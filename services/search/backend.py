@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from services.errors import DomainError
+
 SORTS = ("relevance", "bestselling", "rating", "price", "-price", "newest")
 # `total` is counted exactly up to this many matches, and is a lower bound beyond.
 TOTAL_EXACT_UP_TO = 10_000
@@ -21,6 +23,12 @@ PRICE_BANDS: tuple[tuple[int, int | None], ...] = (
 RATING_BUCKETS = (4, 3, 2)
 GENRE_FACET_SIZE = 20
 SUGGEST_LIMIT = 10
+
+
+class SearchUnavailable(DomainError):
+    """The search engine cannot be reached."""
+
+    error = "search_unavailable"
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 SERIES_PATTERN = r"\(([^()]*?),? *#[^()]*\)\s*$"
 
 # One row per active book; `{where}` picks the books. Weights: title and authors A, series
-# and genres B, description C; english stemming over accent-folded text.
+# and genres B, description C; english stemming over accent-folded text. The version is the
+# last change of the book or of its stock (a stock-only change, in/out of stock, is newer).
 _BUILD = """
-SELECT b.id AS book_id, b.updated_at AS version, b.title,
+SELECT b.id AS book_id, greatest(b.updated_at, st.changed_at) AS version, b.title,
        coalesce(au.names, '') AS authors, coalesce(au.ids, '{{}}') AS author_ids,
        coalesce(ge.slugs, '{{}}') AS genres, b.description, b.language, b.publication_year,
        b.price_cents, b.average_rating, b.ratings_count, b.sales_count,
@@ -41,7 +42,8 @@ LEFT JOIN LATERAL (
     FROM book_genres bg JOIN genres g ON g.id = bg.genre_id
     WHERE bg.book_id = b.id) ge ON true
 LEFT JOIN LATERAL (
-    SELECT sum(s.on_hand - s.reserved) AS available FROM stock s WHERE s.book_id = b.id
+    SELECT sum(s.on_hand - s.reserved) AS available, max(s.updated_at) AS changed_at
+    FROM stock s WHERE s.book_id = b.id
 ) st ON true
 WHERE b.status = 'active' {where}
 """

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from services.errors import DomainError
-from services.search.backend import SearchBackend
+from services.search.backend import SearchBackend, SearchUnavailable
 from services.search.postgres import PostgresSearch
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,16 @@ class UnknownSearchBackend(DomainError):
     error = "unknown_search_backend"
 
 
+def check_configuration(name: str, elasticsearch_url: str | None) -> None:
+    """Refuse, at start, a SEARCH_BACKEND this build cannot serve (UnknownSearchBackend)."""
+    if name not in BACKENDS:
+        raise UnknownSearchBackend(
+            f"Unknown SEARCH_BACKEND {name!r}; use one of {', '.join(BACKENDS)}."
+        )
+    if name == "elasticsearch" and not elasticsearch_url:
+        raise UnknownSearchBackend("SEARCH_BACKEND=elasticsearch needs ELASTICSEARCH_URL.")
+
+
 def backend_for(name: str, elasticsearch_url: str | None = None) -> SearchBackend:
     if name == "postgres":
         return PostgresSearch()
@@ -32,6 +42,15 @@ def backend_for(name: str, elasticsearch_url: str | None = None) -> SearchBacken
     raise UnknownSearchBackend(
         f"Unknown SEARCH_BACKEND {name!r}; use one of {', '.join(BACKENDS)}."
     )
+
+
+def serving(name: str, elasticsearch_url: str | None = None) -> SearchBackend:
+    """The backend that answers now: the configured one, or PostgreSQL while Elasticsearch is
+    unreachable or its index is missing, outdated or being rebuilt."""
+    backend = backend_for(name, elasticsearch_url)
+    if backend.name == "elasticsearch" and not backend.ready():
+        return PostgresSearch()
+    return backend
 
 
 def elasticsearch_backend(url: str):
@@ -46,8 +65,6 @@ def elasticsearch_backend(url: str):
 
 def answer(primary: SearchBackend, ask: Callable[[SearchBackend], object]):
     """(answer, backend name): from ``primary``, or from PostgreSQL when it is unreachable."""
-    from services.search.elastic import SearchUnavailable
-
     try:
         return ask(primary), primary.name
     except SearchUnavailable:

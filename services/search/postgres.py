@@ -181,7 +181,9 @@ class PostgresSearch:
         more = len(rows) > request.limit
         rows = rows[: request.limit]
         next_cursor = codec.encode(order, order.values_of(rows[-1])) if more else None
-        total, facets = self._counts(tsq, by_facet, params)
+        # With a correction, the same statement counts the books each spelling finds.
+        spellings = (typed_q, "plainto_tsquery('english', :fixed)") if corrected != terms else None
+        total, facets, found = self._counts(tsq, by_facet, params, spellings)
         items = self._items([row.book_id for row in rows], tsq, params)
         return SearchResult(
             items=items,
@@ -189,10 +191,18 @@ class PostgresSearch:
             total_is_exact=total <= TOTAL_EXACT_UP_TO,
             facets=facets,
             next_cursor=next_cursor,
-            did_you_mean=self._did_you_mean(terms, corrected, params),
+            did_you_mean=_did_you_mean(terms, corrected, found),
         )
 
-    def _counts(self, tsq: str, by_facet: dict[str, list[str]], params: dict) -> tuple[int, dict]:
+    def _counts(
+        self,
+        tsq: str,
+        by_facet: dict[str, list[str]],
+        params: dict,
+        spellings: tuple[str, str] | None = None,
+    ) -> tuple[int, dict, tuple[int, int] | None]:
+        """(total, facets, and with ``spellings`` (typed, corrected tsqueries) the books each
+        finds, filters aside: what did_you_mean weighs)."""
         price_counts = ", ".join(
             f"count(*) FILTER (WHERE price_cents >= {low}"
             + (f" AND price_cents < {high})" if high is not None else ")")
@@ -201,9 +211,20 @@ class PostgresSearch:
         rating_counts = ", ".join(
             f"count(*) FILTER (WHERE average_rating >= {low})" for low in RATING_BUCKETS
         )
+        hits = (
+            f", document @@ {spellings[0]} AS typed_hit, document @@ {spellings[1]} AS fixed_hit"
+            if spellings
+            else ""
+        )
+        spelling_counts = (
+            ", (SELECT count(*) FROM m WHERE typed_hit) AS typed_found,"
+            " (SELECT count(*) FROM m WHERE fixed_hit) AS fixed_found"
+            if spellings
+            else ""
+        )
         sql = f"""
             WITH m AS MATERIALIZED (
-                SELECT genres, author_ids, language, price_cents, average_rating, in_stock
+                SELECT genres, author_ids, language, price_cents, average_rating, in_stock{hits}
                 FROM search_documents WHERE document @@ {tsq})
             SELECT
               (SELECT count(*) FROM (SELECT 1 FROM m WHERE {_where(by_facet)}
@@ -219,7 +240,7 @@ class PostgresSearch:
               (SELECT json_build_array({price_counts}) FROM m
                  WHERE {_where(by_facet, "price")}) AS price,
               (SELECT json_build_array({rating_counts}) FROM m
-                 WHERE {_where(by_facet, "rating")}) AS rating"""
+                 WHERE {_where(by_facet, "rating")}) AS rating{spelling_counts}"""
         row = db.session.execute(text(sql), params).one()
         facets = {
             "genres": [{"value": v, "count": n} for v, n in _json(row.genres)],
@@ -233,7 +254,8 @@ class PostgresSearch:
                 for low, n in zip(RATING_BUCKETS, _json(row.rating), strict=True)
             ],
         }
-        return row.total, facets
+        found = (row.typed_found, row.fixed_found) if spellings else None
+        return row.total, facets, found
 
     def _items(self, ids: list, tsq: str, params: dict) -> list[dict]:
         if not ids:
@@ -261,22 +283,6 @@ class PostgresSearch:
                 card["highlight"] = highlights[book_id]
             items.append(card)
         return items
-
-    def _did_you_mean(self, terms: list[str], corrected: list[str], params: dict) -> str | None:
-        if corrected == terms:
-            return None
-        typed, fixed = db.session.execute(
-            text(
-                "SELECT count(*) FILTER (WHERE document @@ plainto_tsquery('english', :typed)),"
-                " count(*) FILTER (WHERE document @@ plainto_tsquery('english', :fixed))"
-                " FROM search_documents WHERE document @@"
-                " (plainto_tsquery('english', :typed) || plainto_tsquery('english', :fixed))"
-            ),
-            params,
-        ).one()
-        if typed < FEW_RESULTS and fixed >= MANY_MORE * max(typed, 1):
-            return " ".join(corrected)
-        return None
 
     def suggest(self, prefix: str, limit: int = SUGGEST_LIMIT) -> list[dict]:
         terms = words(prefix)
@@ -307,6 +313,18 @@ class PostgresSearch:
         merged = [("book", row) for row in books] + [("author", row) for row in authors]
         merged.sort(key=lambda pair: -pair[1].popularity)
         return [{"type": kind, "id": row.id, "text": row.text} for kind, row in merged[:limit]]
+
+
+def _did_you_mean(
+    terms: list[str], corrected: list[str], found: tuple[int, int] | None
+) -> str | None:
+    """The correction, when the words as typed find few books and it finds many more."""
+    if corrected == terms or found is None:
+        return None
+    typed, fixed = found
+    if typed < FEW_RESULTS and fixed >= MANY_MORE * max(typed, 1):
+        return " ".join(corrected)
+    return None
 
 
 def _highlight(line) -> dict:

@@ -17,7 +17,10 @@ def test_readyz_names_each_dependency_when_all_are_up(client):
     assert response.status_code == 200, response.json
     checks = response.json["checks"]
     assert {checks[name]["status"] for name in ("database", "broker", "redis")} == {"up"}
-    assert checks["search"]["status"] == "disabled"
+    # search names its real backend (PostgreSQL by default) and what it holds
+    assert checks["search"]["status"] == "up"
+    assert checks["search"]["backend"] == "postgres"
+    assert checks["search"]["documents"] == 0
 
 
 def test_readyz_is_503_and_names_the_broken_dependency(app, client):

@@ -13,6 +13,9 @@ from tests.support import conformance
 
 # Generated requests per operation and caller (the three runs take ~40-60 s on a loaded box).
 EXAMPLES = {None: 2, "customer": 1, "staff": 1}
+# Sends a full search rebuild to the shared test broker (a later test's worker would run it):
+# its answers (202, 401, 403, 409) are checked in tests/tasks/test_search_rebuild.py.
+SKIPPED = {"POST /api/v1/admin/search/reindex"}
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ def test_every_answer_matches_the_document(app, catalog, role):
     headers = auth_headers(app, make_user(role)) if role else None
     # when every operation is exercised with generated requests
     started = time.monotonic()
-    report = conformance.run(app, headers, max_examples=EXAMPLES[role])
+    report = conformance.run(app, headers, max_examples=EXAMPLES[role], skip=SKIPPED)
     # then every answer conforms, and the run is quick
     details = "\n".join(f"{check} {op}: {msg}" for (check, op), msg in report.examples.items())
     assert not report.failures, f"{report.summary()}\n{details}"

@@ -3,6 +3,11 @@
 Runs on the local PostgreSQL/Redis (or BENCH_* URLs), with the real 10,000-book catalog and then
 a 100,000-book one (generated books added), under gunicorn, loaded by wrk over loopback. Each
 figure is the median of BENCH_RUNS runs. Writes var/bench/report.md (and report.json).
+
+Recommendation rows (tests/bench/recommendations.py): a book's "also liked", a logged-in
+shopper's picks and a guest cart's, cached (warmed first) and uncached
+(RECOMMENDATIONS_CACHE=false). ``BENCH_ONLY=recommendations`` runs only the ceiling and those
+rows on the 10k catalog (a few minutes).
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
 GUNICORN_CLASS = os.environ.get("BENCH_GUNICORN_CLASS", "gthread")
 GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
 LARGE_CATALOG = int(os.environ.get("BENCH_LARGE_CATALOG", "100000"))
+# "search": only the ceiling and the search rows (10k, 100k, and Elasticsearch on osmem).
+ONLY = os.environ.get("BENCH_ONLY", "")
+# Books in the osmem-server index of the Elasticsearch rows (it indexes ~60 documents/s here).
+ELASTICSEARCH_BOOKS = int(os.environ.get("BENCH_ELASTICSEARCH_BOOKS", "1000"))
 
 ENV = {
     **os.environ,
@@ -85,12 +94,16 @@ def recreate_database() -> None:
 
 @contextmanager
 def gunicorn(app_path: str, port: int):
+    # --preload: the app is built once, before the port opens and the workers fork, so wrk
+    # never starts against workers still importing the app (create_app takes seconds here:
+    # without it the first run of a row timed out whole and counted 0 requests).
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
             app_path,
+            "--preload",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -104,7 +117,7 @@ def gunicorn(app_path: str, port: int):
         env=ENV,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
@@ -117,16 +130,16 @@ def gunicorn(app_path: str, port: int):
         process.wait(20)
 
 
-def wrk(base: str, paths: list[str]) -> dict:
+def wrk(base: str, paths: list[str], connections: int = CONNECTIONS) -> dict:
     path_file = OUT_DIR / "paths.txt"
     path_file.write_text("\n".join(paths) + "\n")
     result = subprocess.run(
         [
             "wrk",
             "-t",
-            "2",
+            str(min(2, connections)),
             "-c",
-            str(CONNECTIONS),
+            str(connections),
             "-d",
             f"{SECONDS}s",
             "--timeout",
@@ -146,9 +159,10 @@ def wrk(base: str, paths: list[str]) -> dict:
     return stats
 
 
-def median_of_runs(base: str, paths: list[str]) -> dict:
-    runs = [wrk(base, paths) for _ in range(RUNS)]
+def median_of_runs(base: str, paths: list[str], connections: int = CONNECTIONS) -> dict:
+    runs = [wrk(base, paths, connections) for _ in range(RUNS)]
     return {
+        "connections": connections,
         "rps": statistics.median(r["rps"] for r in runs),
         "p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "p95_ms": statistics.median(r["p95_ms"] for r in runs),
@@ -186,24 +200,26 @@ def pgbench_ceiling() -> dict:
 
     url = make_url(DATABASE_URL)
     conn = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username]
-    subprocess.run(["dropdb", *conn, "--if-exists", "pgbench_ceiling"], check=True)
-    subprocess.run(["createdb", *conn, "pgbench_ceiling"], check=True)
+    # Named after the bench database: two benchmarks on one server do not drop each other's.
+    name = f"{url.database}_pgbench"
+    subprocess.run(["dropdb", *conn, "--if-exists", name], check=True)
+    subprocess.run(["createdb", *conn, name], check=True)
     subprocess.run(
-        ["pgbench", *conn, "-q", "-i", "-s", "10", "pgbench_ceiling"],
+        ["pgbench", *conn, "-q", "-i", "-s", "10", name],
         check=True,
         capture_output=True,
     )
     figures = {}
     for label, extra in (("select-only", ["-S"]), ("TPC-B-like", [])):
         out = subprocess.run(
-            ["pgbench", *conn, "-c", "8", "-j", "2", "-T", str(SECONDS), *extra, "pgbench_ceiling"],
+            ["pgbench", *conn, "-c", "8", "-j", "2", "-T", str(SECONDS), *extra, name],
             check=True,
             capture_output=True,
             text=True,
         ).stdout
         tps = next(x for x in out.splitlines() if x.startswith("tps"))
         figures[label] = float(tps.split("=")[1].split()[0])
-    subprocess.run(["dropdb", *conn, "pgbench_ceiling"], check=True)
+    subprocess.run(["dropdb", *conn, name], check=True)
     return figures
 
 
@@ -216,35 +232,118 @@ def measure_catalog(label: str) -> dict:
             log(f"{label}: {name} ({len(scenario_paths)} paths)")
             results[name] = median_of_runs(base, scenario_paths)
     results.update(measure_search(label))
+    results.update(measure_recommendations(label))
     return results
 
 
-def measure_search(label: str) -> dict:
-    """Search rows (issue 15): warm = a few hot queries answered from the cache; cold =
-    distinct queries with the cache off (titles, authors, description words, typos)."""
-    from tests.bench.search_queries import search_paths, suggest_paths
+def _get_each(base: str, lines: list[str]) -> None:
+    for line in lines:
+        path, _, header = line.partition("\t")
+        headers = dict([header.split(": ", 1)]) if header else {}
+        requests.get(base + path, headers=headers, timeout=30).raise_for_status()
 
+
+def measure_recommendations(label: str) -> dict:
+    """Recommendation rows (issue 10): a book's "also liked", a shopper's picks and a guest
+    cart's, cached (every answer warmed first) and uncached (RECOMMENDATIONS_CACHE off)."""
+    prepared = run(
+        sys.executable, "-m", "tests.bench.recommendations", capture_output=True, text=True
+    )
+    scenarios = json.loads(prepared.stdout.strip().splitlines()[-1])
     results = {}
     with gunicorn("wsgi:app", free_port()) as base:
-        hot = search_paths(DATABASE_URL, 50)
-        for path in hot:
-            requests.get(base + path, timeout=30)
-        log(f"{label}: search warm ({len(hot)} cached queries)")
-        results["search warm (cached, 50 hot queries)"] = median_of_runs(base, hot)
-    ENV["SEARCH_CACHE"] = "false"
+        for name, lines in scenarios.items():
+            _get_each(base, lines)  # warm: every answer is in Redis before the runs
+            log(f"{label}: recommendations, {name}, cached ({len(lines)} paths)")
+            results[f"recommendations: {name}, cached"] = median_of_runs(base, lines)
+    ENV["RECOMMENDATIONS_CACHE"] = "false"
     try:
         with gunicorn("wsgi:app", free_port()) as base:
+            for name, lines in scenarios.items():
+                # Both workers past their slow first request (not a warm cache: there is none).
+                _get_each(base, lines[:8])
+                log(f"{label}: recommendations, {name}, uncached")
+                results[f"recommendations: {name}, uncached"] = median_of_runs(base, lines)
+    finally:
+        ENV.pop("RECOMMENDATIONS_CACHE")
+    return results
+
+
+def measure_search(label: str, backend: dict | None = None) -> dict:
+    """Search rows (issue 15): warm = a few hot queries answered from the cache (throughput,
+    BENCH_CONNECTIONS); cold = distinct queries with the cache off (titles, authors,
+    description words, typos), one connection per gunicorn worker so that the latency is the
+    service time, not the time queued behind 32 connections (with those, a slow row's
+    requests waited past wrk's 5 s timeout and counted as none). Each gunicorn worker is
+    warmed first with other queries (its connection pool and statement caches)."""
+    from tests.bench.search_queries import search_paths, suggest_paths
+
+    ENV.update(backend or {})
+    results = {}
+    try:
+        with gunicorn("wsgi:app", free_port()) as base:
+            hot = search_paths(DATABASE_URL, 50)
+            for path in hot:
+                requests.get(base + path, timeout=60)
+            log(f"{label}: search warm ({len(hot)} cached queries)")
+            results["search warm (cached, 50 hot queries)"] = median_of_runs(base, hot)
+        ENV["SEARCH_CACHE"] = "false"
+        cold = GUNICORN_WORKERS
+        with gunicorn("wsgi:app", free_port()) as base:
+            warm_up(base, search_paths(DATABASE_URL, 8 * cold, seed=99))
+            answered = requests.get(base + search_paths(DATABASE_URL, 1)[0], timeout=60)
+            log(f"{label}: answered by {answered.headers.get('X-Search-Backend')}")
             log(f"{label}: search cold (distinct queries, cache off)")
             results["search cold (distinct queries, cache off)"] = median_of_runs(
-                base, search_paths(DATABASE_URL, 3000)
+                base, search_paths(DATABASE_URL, 3000), cold
             )
             log(f"{label}: suggest cold (cache off)")
             results["suggest cold (prefixes, cache off)"] = median_of_runs(
-                base, suggest_paths(DATABASE_URL, 3000)
+                base, suggest_paths(DATABASE_URL, 3000), cold
             )
-    finally:
         ENV.pop("SEARCH_CACHE")
+        with gunicorn("wsgi:app", free_port()) as base:
+            hot = suggest_paths(DATABASE_URL, 50)
+            for path in hot:
+                requests.get(base + path, timeout=60)
+            log(f"{label}: suggest warm ({len(hot)} cached prefixes)")
+            results["suggest warm (cached, 50 hot prefixes)"] = median_of_runs(base, hot)
+    finally:
+        ENV.pop("SEARCH_CACHE", None)
+        for name in backend or {}:
+            ENV.pop(name, None)
     return results
+
+
+def warm_up(base: str, paths: list[str]) -> None:
+    """Requests from GUNICORN_WORKERS threads at once, so every worker serves some."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(GUNICORN_WORKERS) as pool:
+        list(pool.map(lambda path: requests.get(base + path, timeout=60), paths))
+
+
+def measure_elasticsearch() -> dict:
+    """The search rows on the Elasticsearch backend: osmem-server (an in-memory test server,
+    not a production engine) holding the ELASTICSEARCH_BOOKS most-read books."""
+    from osmem_server import OsmemServer
+
+    server = OsmemServer.start(japanese=False)
+    try:
+        backend = {"SEARCH_BACKEND": "elasticsearch", "ELASTICSEARCH_URL": server.url}
+        log(f"elasticsearch: indexing the {ELASTICSEARCH_BOOKS:,} most-read books into osmem")
+        started = time.perf_counter()
+        run(
+            sys.executable,
+            "-m",
+            "tests.bench.elastic_index",
+            server.url,
+            str(ELASTICSEARCH_BOOKS),
+        )
+        log(f"elasticsearch: indexed in {time.perf_counter() - started:.0f} s")
+        return measure_search("elasticsearch", backend)
+    finally:
+        server.close()
 
 
 def write_report(report: dict) -> None:
@@ -265,17 +364,28 @@ def write_report(report: dict) -> None:
     ]
     for label, tps in report["ceiling"]["pgbench"].items():
         lines.append(f"- pgbench scale 10, 8 clients, {label}: {tps:.0f} tps")
+    lines.append(
+        f"- load average when the report was written: {report.get('load_average', '?')} "
+        "(the machine is shared: other engineers' tests and benchmarks ran meanwhile)"
+    )
+    if "recommendations_build_seconds" in report:
+        lines.append(
+            f"- recommendations build (`flask recommendations build`, 10k books): "
+            f"{report['recommendations_build_seconds']:.0f} s"
+        )
     for catalog, results in report["catalog"].items():
         lines += [
             "",
-            f"## Catalog browse: {catalog}",
+            f"## {catalog}",
             "",
-            "| scenario | req/s | of ceiling | p50 ms | p95 ms | p99 ms | errors | runs (req/s) |",
-            "|---|---|---|---|---|---|---|---|",
+            "| scenario | conns | req/s | of ceiling | p50 ms | p95 ms | p99 ms | errors "
+            "| runs (req/s) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for name, r in results.items():
             lines.append(
-                f"| {name} | {r['rps']:.0f} | {r['rps'] / ceiling['rps']:.0%} | "
+                f"| {name} | {r.get('connections', CONNECTIONS)} | {r['rps']:.0f} | "
+                f"{r['rps'] / ceiling['rps']:.0%} | "
                 f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
                 f"{r['errors']} | {r['runs']} |"
             )
@@ -330,6 +440,12 @@ def _linked_reports() -> list[str]:
     return lines
 
 
+def _osmem_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("osmem_server") is not None
+
+
 def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("make bench needs wrk (Debian: apt-get install wrk)")
@@ -338,20 +454,42 @@ def main() -> None:
     log("ceilings")
     with gunicorn("tests.bench.ceiling:app", free_port()) as base:
         report["ceiling"] = {"bare_flask": median_of_runs(base, ["/items"])}
-    report["ceiling"]["pgbench"] = pgbench_ceiling()
+    only_recommendations = ONLY == "recommendations"
+    report["ceiling"]["pgbench"] = {} if only_recommendations else pgbench_ceiling()
+    searching_only = ONLY == "search"
+    measure = measure_search if searching_only else measure_catalog
     log("database and real catalog")
     recreate_database()
     flask_cli("catalog", "import")
-    report["catalog"]["10,000 real books"] = measure_catalog("10k")
+    if not searching_only:
+        started = time.perf_counter()
+        flask_cli("recommendations", "build")
+        report["recommendations_build_seconds"] = round(time.perf_counter() - started, 1)
+    if only_recommendations:
+        # A short pass over the recommendation rows alone (10k books, no checkout).
+        report["catalog"]["10,000 real books"] = measure_recommendations("10k")
+        report["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        write_report(report)
+        log(f"report written to {OUT_DIR / 'report.md'}")
+        print((OUT_DIR / "report.md").read_text())
+        return
+    report["catalog"]["10,000 real books (PostgreSQL search)"] = measure("10k")
+    if _osmem_installed():
+        report["catalog"][
+            f"Elasticsearch backend on osmem-server (in-memory test server, not a production "
+            f"engine): the {ELASTICSEARCH_BOOKS:,} most-read books"
+        ] = measure_elasticsearch()
     log(f"growing the catalog to {LARGE_CATALOG:,} books")
     started = time.perf_counter()
     flask_cli("catalog", "import", "--generate", str(LARGE_CATALOG - 10_000))
     flask_cli("search", "reindex")
     report["generate_seconds"] = round(time.perf_counter() - started, 1)
-    report["catalog"][f"{LARGE_CATALOG:,} books"] = measure_catalog("100k")
-    log("checkout")
-    run(sys.executable, "-m", "tests.bench.checkout", stdout=subprocess.DEVNULL)
-    report["checkout"] = json.loads((OUT_DIR / "checkout.json").read_text())
+    report["catalog"][f"{LARGE_CATALOG:,} books (PostgreSQL search)"] = measure("100k")
+    if not searching_only:
+        log("checkout")
+        run(sys.executable, "-m", "tests.bench.checkout", stdout=subprocess.DEVNULL)
+        report["checkout"] = json.loads((OUT_DIR / "checkout.json").read_text())
+    report["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     write_report(report)
     log(f"report written to {OUT_DIR / 'report.md'}")
     print((OUT_DIR / "report.md").read_text())

@@ -6,6 +6,17 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
+from services.catalog.sources import has_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+# The real dataset: the project's shared/ beside the checkout, or beside the worktrees' folder.
+REAL_DATASET_CANDIDATES = [
+    ROOT.parent / "shared" / "datasets" / "goodbooks",
+    ROOT.parent.parent / "shared" / "datasets" / "goodbooks",
+]
+
 BOOK_COLUMNS = [
     "book_id", "goodreads_book_id", "best_book_id", "work_id", "books_count", "isbn", "isbn13",
     "authors", "original_publication_year", "original_title", "title", "language_code",
@@ -17,6 +28,15 @@ COVER = "https://images.gr-assets.com/books/1447303603m/2767052.jpg"
 PLACEHOLDER = (
     "https://s.gr-assets.com/assets/nophoto/book/111x148-bcc042a9c91a29c1d680899eff700a03.png"
 )
+
+
+def real_dataset_dir() -> Path:
+    """The real goodbooks folder (books and ratings); the calling test is skipped without it."""
+    for folder in REAL_DATASET_CANDIDATES:
+        if has_dataset(str(folder)) and (folder / "ratings.csv").is_file():
+            return folder
+    pytest.skip("no goodbooks dataset beside the project")
+
 
 # source_id -> the columns that matter; see DEFECTS below for what each row exercises.
 BOOKS = {

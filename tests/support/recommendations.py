@@ -5,27 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from models import Book, Order, OrderLine, OrderStatus, User, db
 from services.catalog.importer import book_id_for
-from services.catalog.sources import has_dataset
+from tests.support.goodbooks import real_dataset_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-# The project's shared/ beside the checkout, or beside the folder of worktrees.
-CANDIDATES = [
-    ROOT.parent / "shared" / "datasets" / "goodbooks",
-    ROOT.parent.parent / "shared" / "datasets" / "goodbooks",
-]
 HOBBIT, FELLOWSHIP, HUNGER_GAMES, CATCHING_FIRE = 7, 19, 1, 17
 
 
 def goodbooks_dir() -> Path:
     """The real dataset's folder; the test is skipped where there is none."""
-    for folder in CANDIDATES:
-        if has_dataset(str(folder)) and (folder / "ratings.csv").is_file():
-            return folder
-    pytest.skip("no goodbooks dataset beside the project")
+    return real_dataset_dir()
 
 
 def real_book(source_id: int) -> Book:

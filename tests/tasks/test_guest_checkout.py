@@ -5,6 +5,7 @@ later registers and verifies the same address."""
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from models import Notification, db
+from services.orders import guest_access
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.orders import add_to_cart, checkout_body, wait_for_order
 from tests.support.waiting import wait_for
@@ -97,6 +99,40 @@ def test_guest_checks_out_to_confirmed_and_reads_the_order_with_its_token_or_lin
     assert shop.get(f"{url}?token={token}x").status_code == 404
     stranger = make_user()
     assert shop.get(url, headers=auth_headers(shop.application, stranger)).status_code == 404
+
+
+def test_a_guest_cancels_its_own_order_with_its_token_or_link(shop, app):
+    # given two confirmed guest orders of a book with 4 copies (2 each)
+    book = make_book("Cancelled by a guest", price_cents=1200, on_hand=4)
+    first, first_guest = _guest_order(shop, book)
+    second, _ = _guest_order(shop, book)
+    first_id, second_id = first.get_json()["id"], second.get_json()["id"]
+    assert wait_for_order(shop, first_guest, first_id)["status"] == "confirmed"
+    cancel = f"/api/v1/orders/{first_id}/cancel"
+    # when strangers try: no proof is a 401; another cart's token, a forged link or another
+    # customer get the same 404 as a missing order; and nothing changed
+    assert shop.post(cancel).status_code == 401
+    assert shop.post(cancel, headers={"X-Cart-Token": "someone-elses"}).status_code == 404
+    assert shop.post(f"{cancel}?token=forged").status_code == 404
+    stranger = auth_headers(shop.application, make_user())
+    assert shop.post(cancel, headers=stranger).status_code == 404
+    assert shop.get(f"/api/v1/orders/{first_id}", headers=first_guest).get_json()["status"] == (
+        "confirmed"
+    )
+    # then the guest cancels with its cart token: cancelled, money back, stock back
+    cancelled = shop.post(cancel, headers=first_guest)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    body = cancelled.get_json()
+    assert body["status"] == "cancelled" and body["status_reason"] == "cancelled_by_customer"
+    assert body["payment"]["status"] in ("refunded", "cancelled")
+    assert shop.post(cancel, headers=first_guest).get_json()["status"] == "cancelled"  # again
+    # and the other order is cancelled through its e-mailed link token
+    link = guest_access.link_token(uuid.UUID(second_id), app.config["SECRET_KEY"])
+    by_link = shop.post(f"/api/v1/orders/{second_id}/cancel?token={link}")
+    assert by_link.status_code == 200 and by_link.get_json()["status"] == "cancelled"
+    db.session.expire_all()
+    stock = shop.get(f"/api/v1/books/{book.id}").get_json()["availability"]
+    assert stock["available"] == 4, stock
 
 
 def test_guest_orders_join_the_account_that_verifies_the_address(shop, app):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from models import ProcessedPaymentEvent, Stock, db
+from models import Notification, ProcessedPaymentEvent, Role, Stock, db
 from tests.factories import auth_headers, make_book, make_user
 from tests.support.orders import add_to_cart, check_out, wait_for_order, wait_until
 from tests.support.stripe import event_for, localstripe, post_event, stripe_worker  # noqa: F401
@@ -263,3 +263,30 @@ def test_an_order_awaiting_authentication_is_paid_with_another_card(
     assert confirmed["payment"]["card"]["last4"] == "4242"
     statuses = sorted(i.status for i in _intents_for(stripe_api, order["id"]))
     assert statuses == ["canceled", "succeeded"]
+
+
+def test_a_dispute_flags_the_order_and_mails_staff_once(shop, app, stripe_api):
+    staff = make_user(role=Role.STAFF)
+    headers, _, order = _place(shop, app, "pm_card_visa")
+    ref = _intents_for(stripe_api, order["id"])[0].id
+    dispute = event_for(
+        "charge.dispute.created",
+        {"id": "dp_test_1", "object": "dispute", "payment_intent": ref, "amount": 2000},
+    )
+
+    answers = [post_event(shop, dispute).status_code for _ in range(2)]
+
+    assert answers == [200, 200]
+    assert wait_until(
+        lambda: (
+            shop.get(f"/api/v1/orders/{order['id']}", headers=headers).get_json()["status_reason"]
+            == "disputed"
+        )
+    )
+    key = f"payment-dispute:dp_test_1:{staff.id}"
+    assert wait_until(
+        lambda: db.session.scalar(select(func.count()).where(Notification.dedupe_key == key))
+    )
+    db.session.expire_all()
+    mail = db.session.scalars(select(Notification).where(Notification.dedupe_key == key)).one()
+    assert mail.template == "payment_dispute_alert"

@@ -26,7 +26,7 @@ from tests.support.recommendations import (
 # The evaluation's numbers on its deterministic split (quoted in the README).
 EXPECTED_EVALUATION = {
     "model": {"recall_at_10": 0.1198, "hit_rate_at_10": 0.7733},
-    "popularity": {"recall_at_10": 0.007, "hit_rate_at_10": 0.1259},
+    "popularity": {"recall_at_10": 0.0071, "hit_rate_at_10": 0.1259},
     "users": 1191,
 }
 
@@ -145,15 +145,21 @@ def test_an_unknown_book_has_no_recommendations(real_catalog, client):
     assert response.status_code == 404
 
 
-def test_the_evaluation_beats_popularity_on_the_fixed_split(app):
+def test_the_evaluation_beats_popularity_on_the_fixed_split(app, tmp_path):
     folder = goodbooks_dir()
+    report = tmp_path / "reports" / "evaluation.md"
 
     result = app.test_cli_runner().invoke(
-        args=["recommendations", "evaluate", "--json", "--dataset", str(folder)]
-    )
+        args=["recommendations", "evaluate", "--json", "--dataset", str(folder),
+              "--report", str(report)]
+    )  # fmt: skip
 
     assert result.exit_code == 0, result.output
     numbers = json.loads(result.output.strip().splitlines()[-1])
     assert numbers == EXPECTED_EVALUATION
     for metric in ("recall_at_10", "hit_rate_at_10"):
         assert numbers["model"][metric] > 2 * numbers["popularity"][metric]
+    written = report.read_text()
+    assert "| item-item | 0.1198 | 0.7733 |" in written
+    assert "| popularity | 0.0071 | 0.1259 |" in written
+    assert "The model beats popularity." in written
