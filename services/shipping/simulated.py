@@ -175,10 +175,10 @@ def parse_events(body: bytes) -> list[CarrierEvent]:
             CarrierEvent(
                 event_id=str(item["id"])[:128],
                 tracking_number=str(item["tracking_number"])[:128],
-                status=item["status"],
+                status=_text(item["status"]) or "",
                 occurred_at=_aware(datetime.fromisoformat(item["occurred_at"])),
-                location=(item.get("location") or None),
-                description=(item.get("description") or None),
+                location=_text(item.get("location"), 200),
+                description=_text(item.get("description"), 500),
             )
             for item in raw["events"]
         ]
@@ -188,6 +188,16 @@ def parse_events(body: bytes) -> list[CarrierEvent]:
     if unknown:
         raise InvalidWebhook(f"Unknown status {sorted(unknown)}.")
     return events
+
+
+def _text(value, limit: int | None = None) -> str | None:
+    """A string field of an event, cut to its column's length (empty is None); anything but a
+    string is a malformed body (TypeError), not a value to store."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, not {type(value).__name__}")
+    return value[:limit] or None
 
 
 def _aware(moment: datetime) -> datetime:

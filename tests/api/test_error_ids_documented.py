@@ -55,3 +55,48 @@ def test_the_watch_catches_an_undocumented_error(app, client):
     finally:
         error_ids.documented(app)[operation] = declared
     assert len(watch.undocumented) == 1 and "404 `not_found`" in watch.undocumented[0]
+
+
+def test_every_rate_limited_operation_declares_429(app):
+    """Each operation Flask-Limiter guards (a decorated method, or a whole view class) states
+    its 429 `rate_limited`; no application-wide or blueprint limit guards the rest."""
+    from app.extensions import limiter
+
+    manager = limiter.limit_manager
+    assert not manager._application_limits and not manager._default_limits
+    assert not getattr(manager, "_blueprint_limits", None)
+    guarded = set(manager._decorated_limits)
+    limited, found = [], set()
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        if view_class is None:
+            continue
+        module, name = view.__module__, view_class.__name__
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            keys = {f"{module}.{name}.{view.__qualname__}", f"{module}.{method.lower()}."
+                    f"{name}.{method.lower()}"}  # fmt: skip
+            if keys & guarded:
+                found |= keys & guarded
+                limited.append((method, error_ids._RULE_PART.sub(r"{\1}", rule.rule)))
+    assert found == guarded, f"limits on no route: {sorted(guarded - found)}"
+    declared = error_ids.documented(app)
+    missing = [
+        f"{m} {p}" for m, p in limited if "rate_limited" not in declared[(m, p)].get(429, ())
+    ]
+    assert len(limited) >= 9 and not missing, missing
+
+
+def test_no_operation_has_a_blanket_default_response(app):
+    """A `default` response would let any status pass schemathesis's status-code check."""
+    from app.extensions import api
+
+    with app.app_context():
+        document = api.spec.to_dict()
+    with_default = [
+        f"{method.upper()} {path}"
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        if method != "parameters" and "default" in operation.get("responses", {})
+    ]
+    assert len(document["paths"]) > 50 and not with_default, with_default

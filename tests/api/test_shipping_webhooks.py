@@ -3,6 +3,7 @@ order; the order follows its shipment; tracking endpoint; staff overrides audite
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy import func, select
@@ -72,6 +73,37 @@ def test_forged_and_unknown_carrier_webhooks_are_refused(client, app):
     assert unknown.status_code == 404 and unknown.get_json()["error"] == "unknown_carrier"
     assert _event_count(number) == 0
     assert _order(order_id).status == "confirmed"
+
+
+def test_signed_but_malformed_event_fields_are_400_and_long_texts_are_cut(client, app):
+    headers = auth_headers(app, make_user())
+    _order_id, number = labelled_order(client, app, headers)
+    good = SimulatedCarrier.from_settings(app.config)
+    at = "2026-12-01T09:00:00+00:00"
+
+    def send(**fields):
+        item = {"id": f"hostile-{uuid.uuid4()}", "tracking_number": number, "status": "in_transit"}
+        body = json.dumps({"events": [{**item, "occurred_at": at, **fields}]}).encode()
+        return client.post(WEBHOOK, data=body, headers=good.sign(body))
+
+    refused = [
+        send(status=["in_transit"]),
+        send(status=None),
+        send(location={"city": "Paris"}),
+        send(description=["scanned"]),
+    ]
+    long = send(location="L" * 5000, description="D" * 5000)
+
+    assert [(r.status_code, r.get_json()["error"]) for r in refused] == [
+        (400, "invalid_webhook")
+    ] * 4
+    assert long.status_code == 200 and long.get_json()["recorded"] == 1
+    stored = db.session.scalars(
+        select(ShipmentEvent).where(ShipmentEvent.location.is_not(None))
+    ).all()
+    assert [(len(e.location), len(e.description)) for e in stored if e.location[0] == "L"] == [
+        (200, 500)
+    ]
 
 
 def test_a_duplicate_event_is_recorded_and_applied_once(client, app):

@@ -14,14 +14,10 @@ from flask import Flask, request, request_finished
 
 # Areas whose declarations other engineers own (checked there, not by this watch yet).
 NOT_WATCHED = (
-    "/api/v1/webhooks",
+    "/api/v1/webhooks/stripe",
     "/api/v1/admin/reports",
-    "/api/v1/search",
-    "/api/v1/admin/search",
     "/api/v1/orders/{order_id}/payment",
     "/api/v1/orders/{order_id}/refunds",
-    "/api/v1/orders/{order_id}/tracking",
-    "/api/v1/shipping-methods",
 )
 _RULE_PART = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
