@@ -26,4 +26,5 @@ EXPOSE 8000
 
 # WEB_CONCURRENCY (gunicorn reads it) sets the number of processes.
 # No --access-logfile: the app logs one access line per request (with its request id).
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000"]
+# gthread: measured 2-3x the requests/s of sync workers on cached reads (docs/performance.md).
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "4"]

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format bench import venv clean fuzz client recommendations recommendations-eval docs-screenshot
+.PHONY: run test lint format bench load profile import venv clean fuzz client recommendations recommendations-eval docs-screenshot
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -27,6 +27,12 @@ format: venv
 
 bench: venv          ## benchmark; writes var/bench/report.md
 	$(BIN)/python -m tests.bench
+
+load: venv           ## holiday spike: Locust ramps browse/search/checkout until p95 > 100 ms; var/bench/load.md + PNGs
+	$(BIN)/python -m tests.bench.load
+
+profile: venv        ## cProfile of one order through the worker and of one cached page; var/bench/profile.md
+	$(BIN)/python -m tests.bench.profile_order
 
 fuzz: venv           ## long schemathesis pass against a live app (make run first); FUZZ_URL, FUZZ_EXAMPLES
 	$(BIN)/python -m tests.fuzz_live --url $(or $(FUZZ_URL),http://127.0.0.1:8000) --examples $(or $(FUZZ_EXAMPLES),100)

@@ -2,8 +2,9 @@
 
 Starts the embedded PostgreSQL and Redis for whichever of DATABASE_URL, REDIS_URL and
 CELERY_BROKER_URL the environment does not set, applies the migrations, seeds the catalog when
-it is empty, then runs (with honcho) gunicorn, one Celery worker serving every queue, Celery
-beat and Flower. Ctrl-C or SIGTERM stops the processes, then the embedded services.
+it is empty, then runs (with honcho) gunicorn, three Celery workers (database-bound queues on
+processes; payments, and email/search/notifications, each on a thread pool), Celery beat and
+Flower. Ctrl-C or SIGTERM stops the processes, then the embedded services.
 
 ``run.py --import-only`` (``make import``) (re)imports the catalog into the configured database
 and stops; ``run.py --recommendations-only`` (``make recommendations``) rebuilds the
@@ -32,6 +33,9 @@ from config.embedded import EmbeddedServices
 READY_TIMEOUT_SECONDS = 180.0
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 STOPPED_BY_SIGNAL = (130, 143)  # honcho's return code after SIGINT / SIGTERM
+# Which worker of `make run` consumes which queue (payments has its own thread pool).
+THREAD_QUEUES = ("email", "search", "notifications")
+PREFORK_QUEUES = ("orders", "maintenance", "default", "shipping", "analytics")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,7 +148,7 @@ def serve(config: dict, started: float) -> int:
             name,
             shlex.join(command),
             # The worker writes its task and order metrics next to the API's (one host).
-            env=web_env if name in ("web", "worker", "payments") else env,
+            env=web_env if name in ("web", "worker", "payments", "io") else env,
             cwd=str(settings.ROOT),
         )
     watcher = threading.Thread(
@@ -159,8 +163,6 @@ def serve(config: dict, started: float) -> int:
 
 def processes(config: dict) -> dict[str, list[str]]:
     """The commands honcho runs (each in the foreground, each in its own process group)."""
-    from workers import QUEUES
-
     python, level = sys.executable, config["LOG_LEVEL"].lower()
     celery = [python, "-m", "celery", "--app", "workers.celery"]
     var_dir = config["VAR_DIR"]
@@ -169,16 +171,21 @@ def processes(config: dict) -> dict[str, list[str]]:
             *[python, "-m", "gunicorn", "wsgi:app"],
             *["--bind", f"127.0.0.1:{config['PORT']}"],
             *["--workers", str(config["WEB_CONCURRENCY"]), "--graceful-timeout", "4"],
+            # Threads measured 2-3x the requests/s of sync workers on cached catalog reads
+            # (docs/performance.md); each thread may hold one of DATABASE_POOL_SIZE connections.
+            *["--worker-class", "gthread", "--threads", str(config["WEB_THREADS"])],
             "--no-control-socket",
             # No gunicorn access log: the app logs one line per request, with its request id.
             *["--log-level", level],
         ],
+        # Database-bound steps (orders, housekeeping, shipping, analytics) on processes; short
+        # steps, so each process takes a few messages ahead (WORKER_PREFETCH_MULTIPLIER).
         "worker": [
             *celery,
             "worker",
-            *["--queues", ",".join(q for q in QUEUES if q != "payments")],
-            *["--events", "--without-mingle"],
+            *["--queues", ",".join(PREFORK_QUEUES), "--events", "--without-mingle"],
             *["--concurrency", str(config["WORKER_CONCURRENCY"]), "--hostname", "bookstore@%h"],
+            *["--prefetch-multiplier", str(config["WORKER_PREFETCH_MULTIPLIER"])],
             *["--loglevel", level],
         ],
         # Calls to the payment provider wait on the network: threads, not processes, and a
@@ -190,6 +197,16 @@ def processes(config: dict) -> dict[str, list[str]]:
             *["--queues", "payments", "--events", "--without-mingle"],
             *["--pool", "threads", "--concurrency", str(config["PAYMENTS_CONCURRENCY"])],
             *["--hostname", "payments@%h", "--loglevel", level],
+        ],
+        # Email, search and notification deliveries wait on SMTP/SES, Elasticsearch and
+        # webhooks: threads too, one message each (WORKER_IO_CONCURRENCY threads).
+        "io": [
+            *["env", f"DATABASE_POOL_SIZE={config['WORKER_IO_CONCURRENCY']}"],
+            *celery,
+            "worker",
+            *["--queues", ",".join(THREAD_QUEUES), "--events", "--without-mingle"],
+            *["--pool", "threads", "--concurrency", str(config["WORKER_IO_CONCURRENCY"])],
+            *["--prefetch-multiplier", "1", "--hostname", "io@%h", "--loglevel", level],
         ],
         "beat": [
             *celery,

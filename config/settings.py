@@ -224,7 +224,14 @@ def load() -> dict:
         "PORT": _env_int("PORT", 8000),
         "FLOWER_PORT": _env_int("FLOWER_PORT", 5555),
         "WEB_CONCURRENCY": _env_int("WEB_CONCURRENCY", 2),
+        # Threads per gunicorn process (gthread workers), at most DATABASE_POOL_SIZE.
+        "WEB_THREADS": _env_int("WEB_THREADS", 4),
         "WORKER_CONCURRENCY": _env_int("WORKER_CONCURRENCY", 2),
+        # Messages each process of a worker reserves ahead: 1 (the Celery config's default)
+        # suits long steps; `make run` gives its database-bound worker this value.
+        "WORKER_PREFETCH_MULTIPLIER": _env_int("WORKER_PREFETCH_MULTIPLIER", 4),
+        # Threads of `make run`'s worker for the email, search and notifications queues.
+        "WORKER_IO_CONCURRENCY": _env_int("WORKER_IO_CONCURRENCY", 8),
         # --- Cart, pricing, checkout, payments and orders (issue 4, h5) ---
         "CART_TTL_SECONDS": _env_int("CART_TTL_SECONDS", 7 * 24 * 3600),
         # A placed order holds its stock this long while unpaid, then expires.

@@ -45,9 +45,9 @@ STEP_RETRY = {
 }
 
 
-def _carry_on(task, order_id: uuid.UUID, result: StepResult) -> str | dict:
+def _carry_on(task, order_id: uuid.UUID, result: StepResult, name: str) -> str | dict:
     send_recorded(task.app, result.outbox_ids)
-    answer = outcomes.after_step(order_id, task.name.rsplit(".", 1)[-1], result)
+    answer = outcomes.after_step(order_id, name, result)
     if result.outcome is Outcome.STOP:
         task.request.chain = None  # the flow ends here (rejected, declined, awaiting action)
         _keep_result(task, answer)
@@ -64,9 +64,11 @@ def _keep_result(task, answer: dict) -> None:
         log.warning("could not store the result of %s", task.name, exc_info=True)
 
 
-def _run(task, step, order_id: str) -> str | dict:
+def _run(task, step, order_id: str, name: str | None = None) -> str | dict:
+    """Run one step (``name``: the timeline's step, by default the task's own)."""
+    name = name or task.name.rsplit(".", 1)[-1]
     try:
-        return _carry_on(task, uuid.UUID(order_id), step(uuid.UUID(order_id)))
+        return _carry_on(task, uuid.UUID(order_id), step(uuid.UUID(order_id)), name)
     except order_placement.OrderNotFound:
         log.warning("order %s does not exist; %s skipped", order_id, task.name)
         task.request.chain = None
@@ -89,20 +91,35 @@ def capture_payment(self, order_id: str) -> str | dict:
 
 @shared_task(name="tasks.orders.confirm_order", bind=True, **STEP_RETRY)
 def confirm_order(self, order_id: str) -> str | dict:
-    """Turn held stock into sold stock and confirm the order."""
-    return _run(self, order_placement.confirm_order, order_id)
+    """Turn held stock into sold stock and confirm the order; then, in this same task (they
+    always follow it on this queue), request the shipment and record the books to reindex.
+    Each step is its own transaction and timeline row; a retry re-runs the finished ones as
+    no-ops."""
+    for name, step in (
+        ("confirm_order", order_placement.confirm_order),
+        ("request_shipment", _shipment_step()),
+        ("reindex_books", order_placement.reindex_books),
+    ):
+        answer = _run(self, step, order_id, name)
+        if answer != Outcome.CONTINUE.value:
+            return answer
+    return answer
 
 
-@shared_task(name="tasks.orders.request_shipment", bind=True, **STEP_RETRY)
-def request_shipment(self, order_id: str) -> str | dict:
-    """Create the shipment of a confirmed order with the configured carrier."""
+def _shipment_step():
     from flask import current_app
 
     from services.shipping import carriers
 
     carrier = carriers.build(current_app.config["CARRIER"], current_app.config)
-    step = functools.partial(order_placement.request_shipment, carrier=carrier)
-    return _run(self, step, order_id)
+    return functools.partial(order_placement.request_shipment, carrier=carrier)
+
+
+@shared_task(name="tasks.orders.request_shipment", bind=True, **STEP_RETRY)
+def request_shipment(self, order_id: str) -> str | dict:
+    """Create the shipment of a confirmed order with the configured carrier (chains published
+    before confirm_order ran it itself)."""
+    return _run(self, _shipment_step(), order_id)
 
 
 @shared_task(name="tasks.email.send_order_email", bind=True, **STEP_RETRY)

@@ -32,8 +32,12 @@ def reindex_books(self, order_id: str | None = None) -> str:
     config = current_app.config
     mirror = engine.mirror_for(config["SEARCH_BACKEND"], config["ELASTICSEARCH_URL"])
     applied = freshness.apply_pending(mirror=mirror)
-    if applied.requests:
+    if applied.catalog_requests:
         catalog_cache.invalidate()  # cached search pages were built from the older documents
+    elif applied.requests:
+        # Only orders' sales counts moved (every checkout): like stock, cached pages are
+        # rebuilt once older than CATALOG_STOCK_STALENESS_SECONDS, not all dropped at once.
+        catalog_cache.stock_changed()
         log.info("search: %s", applied)
     return outcome
 

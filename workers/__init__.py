@@ -44,11 +44,15 @@ def celery_config(app: Flask) -> dict:
         # A task is acknowledged only once it finished; a killed worker's task is redelivered.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        # Steps can be long (payment, email): take one message at a time.
+        # Steps can be long (payment, email): one message at a time by default; the
+        # database-bound worker of `make run` (short steps) takes more (--prefetch-multiplier
+        # from WORKER_PREFETCH_MULTIPLIER).
         "worker_prefetch_multiplier": 1,
+        # Flower reads the workers' events (received, succeeded, failed: `--events`); nobody
+        # reads "sent" events or the STARTED state, each a broker or Redis write per task.
         "worker_send_task_events": True,
-        "task_send_sent_event": True,
-        "task_track_started": True,
+        "task_send_sent_event": False,
+        "task_track_started": False,
         "result_expires": 24 * 3600,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {"visibility_timeout": 3600},

@@ -8,11 +8,12 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
+import orjson
 import redis
 from flask import Response, current_app, request
 
-from app.extensions import cache
 from services.catalog import cache as catalog_cache
 from services.observability import metrics
 
@@ -35,70 +36,75 @@ def catalog_response(
     """Answer a catalog GET from the cache, or from ``produce()`` (then cache the body).
 
     ``params`` must hold every input the body depends on (the normalised query and path).
-    The key carries the catalog generation, so ``catalog_cache.invalidate()`` makes every
-    cached body stale at once; a body built under an older stock generation is rebuilt once
-    it is older than the CATALOG_STOCK_STALENESS_SECONDS setting. Domain errors raised by
-    ``produce`` are never cached. ``timeout``: seconds in Redis (default
+    A stored page carries the catalog generation it was built under, so
+    ``catalog_cache.invalidate()`` makes every cached body stale at once; a body built under
+    an older stock generation is rebuilt once it is older than the
+    CATALOG_STOCK_STALENESS_SECONDS setting. The page is stored as the bytes sent (a header
+    line, then the JSON body): a hit is one Redis round trip and no serialisation. Domain
+    errors raised by ``produce`` are never cached. ``timeout``: seconds in Redis (default
     CATALOG_CACHE_SECONDS); ``cached=False`` computes the body every time (same headers)."""
-    key, stock_generation = _cache_key(namespace, params) if cached else (None, 0)
-    entry = _cache_get(key) if key else None
-    if entry is not None and _stock_stale(entry, stock_generation):
-        entry = None
+    key = _page_key(namespace, params) if cached else None
+    generation, stock_generation, stored = 0, 0, None
     if key:
-        metrics.CACHE_REQUESTS.labels(namespace, "miss" if entry is None else "hit").inc()
-    if entry is None:
-        body = json.dumps(produce(), separators=(",", ":"), ensure_ascii=False)
-        entry = {
-            "body": body,
-            "etag": hashlib.sha256(body.encode()).hexdigest()[:32],
-            "stock": stock_generation,
-            "built": time.time(),
-        }
+        try:
+            generation, stock_generation, stored = catalog_cache.read_page(key)
+        except redis.RedisError:
+            log.warning("catalog cache unavailable; serving %s uncached", namespace, exc_info=True)
+            key = None
+    page = _decode(stored, generation, stock_generation)
+    if key:
+        metrics.CACHE_REQUESTS.labels(namespace, "miss" if page is None else "hit").inc()
+    if page is None:
+        body = orjson.dumps(produce(), option=orjson.OPT_NON_STR_KEYS)
+        page = Page(hashlib.sha256(body).hexdigest()[:32], body)
         if key:
-            _cache_set(key, entry, timeout)
-    return _answer(entry["body"], entry["etag"])
+            _store(key, generation, stock_generation, page, timeout)
+    return _answer(page)
 
 
-def _stock_stale(entry: dict, stock_generation: int) -> bool:
-    if entry.get("stock") == stock_generation:
-        return False
-    staleness = current_app.config["CATALOG_STOCK_STALENESS_SECONDS"]
-    return time.time() - entry.get("built", 0) > staleness
+class Page(NamedTuple):
+    etag: str
+    body: bytes
 
 
-def _answer(body: str, etag: str) -> Response:
-    if request.if_none_match.contains_weak(etag):
+def _decode(stored: bytes | None, generation: int, stock_generation: int) -> Page | None:
+    """The stored page if it is still good for these generations."""
+    if not stored:
+        return None
+    header, _, body = stored.partition(b"\n")
+    try:
+        built_generation, built_stock, built_at, etag = header.decode().split(" ")
+        if int(built_generation) != generation:
+            return None
+        if int(built_stock) != stock_generation:
+            staleness = current_app.config["CATALOG_STOCK_STALENESS_SECONDS"]
+            if time.time() - float(built_at) > staleness:
+                return None
+    except ValueError:  # not a page of this format: rebuild it
+        return None
+    return Page(etag, body)
+
+
+def _store(key: str, generation: int, stock_generation: int, page: Page, timeout) -> None:
+    header = f"{generation} {stock_generation} {time.time():.3f} {page.etag}\n".encode()
+    seconds = timeout or current_app.config["CACHE_DEFAULT_TIMEOUT"]
+    try:
+        catalog_cache.store_page(key, header + page.body, seconds)
+    except redis.RedisError:
+        log.warning("catalog cache write failed", exc_info=True)
+
+
+def _answer(page: Page) -> Response:
+    if request.if_none_match.contains_weak(page.etag):
         response = current_app.response_class(status=304)
     else:
-        response = current_app.response_class(body, mimetype="application/json")
-    response.set_etag(etag)
+        response = current_app.response_class(page.body, mimetype="application/json")
+    response.set_etag(page.etag)
     max_age = current_app.config["CATALOG_HTTP_MAX_AGE_SECONDS"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response
 
 
-def _cache_key(namespace: str, params: Mapping) -> tuple[str | None, int]:
-    """(key, stock generation); no key when Redis cannot be reached: served uncached."""
-    try:
-        generation, stock_generation = catalog_cache.generations()
-    except redis.RedisError:
-        log.warning("catalog cache unavailable; serving %s uncached", namespace, exc_info=True)
-        return None, 0
+def _page_key(namespace: str, params: Mapping) -> str:
     normalised = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
-    digest = hashlib.sha256(normalised.encode()).hexdigest()[:40]
-    return f"catalog:{namespace}:g{generation}:{digest}", stock_generation
-
-
-def _cache_get(key: str) -> dict | None:
-    try:
-        return cache.get(key)
-    except redis.RedisError:
-        log.warning("catalog cache read failed", exc_info=True)
-        return None
-
-
-def _cache_set(key: str, entry: dict, timeout: int | None) -> None:
-    try:
-        cache.set(key, entry, timeout=timeout)
-    except redis.RedisError:
-        log.warning("catalog cache write failed", exc_info=True)
+    return f"{namespace}:{hashlib.sha256(normalised.encode()).hexdigest()[:40]}"

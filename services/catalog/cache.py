@@ -49,3 +49,17 @@ def invalidate() -> None:
 def stock_changed() -> None:
     """Call after committing a change of on-hand or reserved stock."""
     _redis().incr(STOCK_KEY)
+
+
+PAGE_PREFIX = "bookstore:catalog-page:"
+
+
+def read_page(key: str) -> tuple[int, int, bytes | None]:
+    """(catalog generation, stock generation, the stored page under ``key``) in one round
+    trip: a cached read costs one Redis call."""
+    catalog, stock, page = _redis().mget(CATALOG_KEY, STOCK_KEY, PAGE_PREFIX + key)
+    return int(catalog or 0), int(stock or 0), page
+
+
+def store_page(key: str, page: bytes, seconds: int) -> None:
+    _redis().set(PAGE_PREFIX + key, page, ex=seconds)

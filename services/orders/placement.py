@@ -22,7 +22,6 @@ from models import (
     Order,
     OrderStatus,
     OrderStep,
-    ReindexRequest,
     Shipment,
     StepStatus,
     db,
@@ -32,6 +31,7 @@ from services.catalog import cache as catalog_cache
 from services.errors import NotFound
 from services.inventory import stock as inventory
 from services.orders import promotions
+from services.search import freshness as search_freshness
 
 log = logging.getLogger(__name__)
 
@@ -315,13 +315,19 @@ def request_shipment(order_id: uuid.UUID, carrier=None) -> StepResult:
 
 
 def _record_reindex(order: Order) -> None:
-    for line in order.lines:
-        db.session.add(ReindexRequest(book_id=line.book_id, reason=f"order:{order.id}"))
+    # With an outbox message that wakes the search queue's debounced batch reindexer.
+    search_freshness.book_changed(
+        sorted(line.book_id for line in order.lines),
+        reason=f"{search_freshness.ORDER_REASON}{order.id}",
+    )
 
 
 def reindex_books(order_id: uuid.UUID) -> StepResult:
-    """Record the ordered books for reindexing (sales counts changed)."""
-    return run_step(order_id, "reindex_books", _after_confirmation(_record_reindex))
+    """Record the ordered books for reindexing (sales counts changed); the search queue's
+    batch rebuilds their documents (the outbox message to send is in the result)."""
+    result = run_step(order_id, "reindex_books", _after_confirmation(_record_reindex))
+    result.outbox_ids = [*result.outbox_ids, *search_freshness.take_recorded()]
+    return result
 
 
 def confirmation_email_step(order_id: uuid.UUID, send: Callable[[uuid.UUID], object]):

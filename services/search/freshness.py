@@ -18,6 +18,7 @@ Mirror = Callable[[Session, list[uuid.UUID]], object]
 REINDEX_BOOKS = "reindex_books"  # outbox message kind
 BATCH_SIZE = 500  # documents written per batch
 _RECORDED = "search.reindex_outbox_ids"
+ORDER_REASON = "order:"  # the reason of an order's sales counts (services.orders.placement)
 
 
 def book_changed(
@@ -47,6 +48,8 @@ class Applied:
     requests: int = 0
     written: int = 0
     removed: int = 0
+    # Requests for another reason than an order's sales (catalog edits, imports, reviews).
+    catalog_requests: int = 0
 
 
 def apply_pending(batch_size: int = BATCH_SIZE, mirror: Mirror | None = None) -> Applied:
@@ -59,7 +62,8 @@ def apply_pending(batch_size: int = BATCH_SIZE, mirror: Mirror | None = None) ->
     while True:
         claimed = db.session.execute(
             text(
-                "SELECT id, book_id FROM search_reindex_requests WHERE processed_at IS NULL"
+                "SELECT id, book_id, reason FROM search_reindex_requests"
+                " WHERE processed_at IS NULL"
                 " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
             ),
             {"limit": batch_size * 4},
@@ -70,6 +74,11 @@ def apply_pending(batch_size: int = BATCH_SIZE, mirror: Mirror | None = None) ->
         books = list(dict.fromkeys(row.book_id for row in claimed))[:batch_size]
         chosen = set(books)
         request_ids = [row.id for row in claimed if row.book_id in chosen]
+        catalog_requests = sum(
+            1
+            for row in claimed
+            if row.book_id in chosen and not (row.reason or "").startswith(ORDER_REASON)
+        )
         written, removed = write_documents(db.session, books)
         if mirror is not None:
             mirror(db.session, books)
@@ -80,5 +89,6 @@ def apply_pending(batch_size: int = BATCH_SIZE, mirror: Mirror | None = None) ->
         db.session.commit()
         applied.batches += 1
         applied.requests += len(request_ids)
+        applied.catalog_requests += catalog_requests
         applied.written += written
         applied.removed += removed

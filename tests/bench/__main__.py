@@ -43,6 +43,9 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
+# gthread (as `make run`) with BENCH_GUNICORN_THREADS threads per process, or sync.
+GUNICORN_CLASS = os.environ.get("BENCH_GUNICORN_CLASS", "gthread")
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
 LARGE_CATALOG = int(os.environ.get("BENCH_LARGE_CATALOG", "100000"))
 # "search": only the ceiling and the search rows (10k, 100k, and Elasticsearch on osmem).
 ONLY = os.environ.get("BENCH_ONLY", "")
@@ -105,6 +108,8 @@ def gunicorn(app_path: str, port: int):
             f"127.0.0.1:{port}",
             "--workers",
             str(GUNICORN_WORKERS),
+            *["--worker-class", GUNICORN_CLASS],
+            *(["--threads", str(GUNICORN_THREADS)] if GUNICORN_CLASS == "gthread" else []),
             "--log-level",
             "warning",
         ],
@@ -349,7 +354,8 @@ def write_report(report: dict) -> None:
         "# Benchmark report",
         "",
         f"Run {report['started_at']} on {os.cpu_count()} cores; wrk {CONNECTIONS} connections, "
-        f"{SECONDS} s per run, median of {RUNS} runs; gunicorn {GUNICORN_WORKERS} sync workers; "
+        f"{SECONDS} s per run, median of {RUNS} runs; gunicorn {GUNICORN_WORKERS} {GUNICORN_CLASS} "
+        f"workers; "
         "everything on this one machine.",
         "",
         "## Ceilings of this machine",
@@ -402,6 +408,7 @@ def write_report(report: dict) -> None:
             f"the in-process API placed {throughput['api_checkouts_per_second_in_process']:.0f} "
             "checkouts/s",
         ]
+    lines += _linked_reports()
     lines += [
         "",
         "Targets (SPEC section 7): p95 <= 100 ms for listing, >= 2,000 browse/s, checkout end "
@@ -409,6 +416,28 @@ def write_report(report: dict) -> None:
         " suggest p95 <= 20 ms cold.",
     ]
     (OUT_DIR / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def _linked_reports() -> list[str]:
+    """Sections for the reports of `make profile`, `make load` and the checkout layouts, when
+    they were run (each writes its own file beside this one)."""
+    lines = []
+    load = OUT_DIR / "load.json"
+    if load.exists():
+        data = json.loads(load.read_text())
+        knee = data.get("knee")
+        lines += ["", "## Holiday load (`make load`, details in [load.md](load.md))", ""]
+        if knee:
+            lines.append(
+                f"- knee: {knee['rps']:.0f} requests/s at {knee['users']} users, "
+                f"p95 {knee['p95_ms']:.0f} ms, no errors"
+            )
+        lines += [f"- ![{name}]({name})" for name in data.get("pictures", [])]
+    if (OUT_DIR / "profile.md").exists():
+        lines += ["", "Profiles of one order and one cached page: [profile.md](profile.md)."]
+    if (OUT_DIR / "explain.md").exists():
+        lines += ["", "Query plans of the list queries: [explain.md](explain.md)."]
+    return lines
 
 
 def _osmem_installed() -> bool:

@@ -4,7 +4,9 @@ and the confirmed orders per second one worker sustains.
     .venv/bin/python -m tests.bench.checkout
 
 Runs on the local PostgreSQL/RabbitMQ/Redis (BENCH_* URLs), with the API in process (Flask
-test client) and one real ``celery worker`` (prefork, concurrency BENCH_WORKER_CONCURRENCY).
+test client) and real workers: by default the layout `make run` starts (BENCH_LAYOUT=run:
+run.py's own worker commands, WORKER_* settings), or one prefork worker serving every queue
+(BENCH_LAYOUT=single, concurrency BENCH_WORKER_CONCURRENCY).
 Times come from the database: the order's ``created_at`` (set when POST /checkout starts)
 and the ``confirm_order`` step's ``finished_at``. Prints a small report (and writes
 var/bench/checkout.json).
@@ -28,6 +30,10 @@ THROUGHPUT_ORDERS = int(os.environ.get("BENCH_THROUGHPUT_ORDERS", "600"))
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 # BENCH_LOG_LEVEL=INFO (with LOG_FORMAT=json and OTEL_* set) measures logging and tracing on.
 CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
+# "run": the workers of `make run` (prefork for database steps, thread pools for payments and
+# for email/search/notifications); "single": one prefork worker serving every queue.
+LAYOUT = os.environ.get("BENCH_LAYOUT", "run")
+CEILING_TASKS = int(os.environ.get("BENCH_CEILING_TASKS", "2000"))
 
 os.environ.update(
     DATABASE_URL=DATABASE_URL,
@@ -40,6 +46,8 @@ os.environ.update(
     SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
     # ... and PII keys: one per run too (the benchmark's database is made afresh).
     PII_KEYS=os.environ.get("PII_KEYS") or encryption.new_key_entry("bench1"),
+    # tasks.diagnostics.echo: the trivial task of the ceiling.
+    ENABLE_DIAGNOSTIC_TASKS="true",
 )
 
 import json  # noqa: E402
@@ -49,6 +57,7 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
+from celery.result import ResultSet  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -57,7 +66,7 @@ from config.settings import VAR_DIR  # noqa: E402
 from models import Book, Cart, CartItem, Stock, StockMovement, User, Warehouse, db  # noqa: E402
 from tests.support.database import recreate_database  # noqa: E402
 from tests.support.orders import checkout_body  # noqa: E402
-from tests.support.workers import WorkerProcess  # noqa: E402
+from tests.support.workers import LayoutWorkers, WorkerProcess  # noqa: E402
 
 BOOKS = 20
 
@@ -200,7 +209,19 @@ def latency_phase(app, shoppers: list[dict]) -> dict:
     }
 
 
-def throughput_phase(app, shoppers: list[dict], worker: WorkerProcess) -> dict:
+def ceiling_phase(app) -> dict:
+    """The trivial-task ceiling of the same broker, worker and concurrency: CEILING_TASKS
+    echo tasks published and run, end to end."""
+    celery_app = app.extensions["celery"]
+    echo = celery_app.signature("tasks.diagnostics.echo", args=({}, "ceiling"))
+    started = time.perf_counter()
+    results = ResultSet([echo.clone().apply_async() for _ in range(CEILING_TASKS)])
+    results.join_native(timeout=300)
+    seconds = time.perf_counter() - started
+    return {"tasks": CEILING_TASKS, "tasks_per_second": CEILING_TASKS / seconds}
+
+
+def throughput_phase(app, shoppers: list[dict], worker) -> dict:
     """Orders are placed while the worker is stopped, then one worker drains them: its rate
     is not limited by the in-process API sharing the CPU with it."""
     worker.stop()
@@ -215,16 +236,19 @@ def throughput_phase(app, shoppers: list[dict], worker: WorkerProcess) -> dict:
             with lock:
                 order_ids.append(order_id)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     threads = [threading.Thread(target=run, args=(chunk,)) for chunk in chunks]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     api_seconds = time.perf_counter() - started
+    api_cpu = time.process_time() - cpu_started
     worker.start()
+    cpu_at_start = worker.cpu_seconds()
     wait_confirmed(app, order_ids, timeout=600)
     wait_all_steps_done(app, order_ids, timeout=600)
+    worker_cpu = worker.cpu_seconds() - cpu_at_start
     with app.app_context():
         first, confirmed, settled = db.session.execute(
             text(
@@ -238,8 +262,11 @@ def throughput_phase(app, shoppers: list[dict], worker: WorkerProcess) -> dict:
         "orders": len(order_ids),
         "api_threads": THREADS,
         "api_checkouts_per_second_in_process": len(order_ids) / api_seconds,
+        "api_cpu_ms_per_checkout": api_cpu * 1000 / len(order_ids),
         "worker_confirmed_per_second": len(order_ids) / (confirmed - first).total_seconds(),
         "worker_all_steps_done_per_second": len(order_ids) / (settled - first).total_seconds(),
+        # Includes the workers' idle housekeeping while they drain (small next to the orders).
+        "worker_cpu_ms_per_order": worker_cpu * 1000 / len(order_ids),
     }
 
 
@@ -248,7 +275,10 @@ def main() -> None:
     app = create_app()
     celery_app = app.extensions["celery"]
     celery_app.control.purge()
-    worker = WorkerProcess(celery_app, name="bench", concurrency=CONCURRENCY)
+    if LAYOUT == "run":
+        worker = LayoutWorkers(celery_app, {**app.config, "WORKER_CONCURRENCY": CONCURRENCY})
+    else:
+        worker = WorkerProcess(celery_app, name="bench", concurrency=CONCURRENCY)
     with app.app_context():
         book_ids = seed_books()
         latency_shoppers = seed_shoppers(LATENCY_ORDERS, book_ids)
@@ -258,9 +288,13 @@ def main() -> None:
         # Requests run without an outer app context: each gets its own (and its own session).
         report = {
             "worker_concurrency": CONCURRENCY,
+            "layout": LAYOUT,
             "latency": latency_phase(app, latency_shoppers),
+            "ceiling": ceiling_phase(app),
             "throughput": throughput_phase(app, throughput_shoppers, worker),
         }
+        all_steps = report["throughput"]["worker_all_steps_done_per_second"]
+        report["all_steps_done_of_ceiling"] = all_steps / report["ceiling"]["tasks_per_second"]
     finally:
         worker.stop()
     out = VAR_DIR / "bench"
