@@ -33,6 +33,21 @@ def staff() -> list[User]:
     )
 
 
+def _mail_each(recipients: list[User], key: str, template: str, context: dict) -> int:
+    """One mail per staff member, once per ``key`` and member; outside any transaction of ours
+    (send_once commits)."""
+    db.session.rollback()
+    for user in recipients:
+        notifications.send_once(
+            f"{key}:{user.id}",
+            user.email,
+            template,
+            {**context, "name": user.name},
+            user_id=user.id,
+        )
+    return len(recipients)
+
+
 def mail_low_stock_digests(now: datetime) -> int:
     """Mail every staff member the digest of each recent alert run whose books are still low.
     Returns how many digests were handled (already-sent ones are skipped by their key)."""
@@ -44,14 +59,7 @@ def mail_low_stock_digests(now: datetime) -> int:
             "alerts": alerts[:ALERTS_PER_MAIL],
             "total": len(alerts),
         }
-        for user in recipients:
-            notifications.send_once(
-                f"low-stock:{alerted_at}:{user.id}",
-                user.email,
-                "low_stock_alert",
-                {**context, "name": user.name},
-                user_id=user.id,
-            )
+        _mail_each(recipients, f"low-stock:{alerted_at}", "low_stock_alert", context)
     return len(runs)
 
 
@@ -63,14 +71,7 @@ def mail_drift(report: ReconciliationReport) -> None:
         "drift_found": report.drift_found,
         "repairs": list(report.repairs or [])[:REPAIRS_PER_MAIL],
     }
-    for user in staff():
-        notifications.send_once(
-            f"drift:{report.id}:{user.id}",
-            user.email,
-            "stock_drift_alert",
-            {**context, "name": user.name},
-            user_id=user.id,
-        )
+    _mail_each(staff(), f"drift:{report.id}", "stock_drift_alert", context)
 
 
 def _still_low_by_run(since: datetime) -> dict[str, list[dict]]:
@@ -107,17 +108,7 @@ def mail_shipment_exception(shipment_event_id: int) -> int:
     if found is None:
         return 0
     context, stem = found
-    recipients = staff()
-    db.session.rollback()
-    for user in recipients:
-        notifications.send_once(
-            f"{stem}:{user.id}",
-            user.email,
-            "staff_shipment_exception",
-            {**context, "name": user.name},
-            user_id=user.id,
-        )
-    return len(recipients)
+    return _mail_each(staff(), stem, "staff_shipment_exception", context)
 
 
 def mail_payment_mismatches(report) -> int:
@@ -132,35 +123,15 @@ def mail_payment_mismatches(report) -> int:
         "settled": report.settled,
         "findings": list(report.findings or [])[:REPAIRS_PER_MAIL],
     }
-    recipients = staff()
-    db.session.rollback()  # send_once commits; leave it no transaction of ours
-    for user in recipients:
-        notifications.send_once(
-            f"payment-mismatch:{report.id}:{user.id}",
-            user.email,
-            "payment_mismatch_alert",
-            {**context, "name": user.name},
-            user_id=user.id,
-        )
-    return len(recipients)
+    return _mail_each(staff(), f"payment-mismatch:{report.id}", "payment_mismatch_alert", context)
 
 
 def mail_payment_dispute(order_id, order_number: str, amount: str, dispute_id: str) -> int:
     """Mail every staff member about a disputed payment, once per dispute."""
-    recipients = staff()
-    db.session.rollback()
-    for user in recipients:
-        notifications.send_once(
-            f"payment-dispute:{dispute_id}:{user.id}",
-            user.email,
-            "payment_dispute_alert",
-            {
-                "name": user.name,
-                "order_id": str(order_id),
-                "order_number": order_number,
-                "amount": amount,
-                "dispute_id": dispute_id,
-            },
-            user_id=user.id,
-        )
-    return len(recipients)
+    context = {
+        "order_id": str(order_id),
+        "order_number": order_number,
+        "amount": amount,
+        "dispute_id": dispute_id,
+    }
+    return _mail_each(staff(), f"payment-dispute:{dispute_id}", "payment_dispute_alert", context)

@@ -147,15 +147,21 @@ def run_step(order_id: uuid.UUID, name: str, work: Callable[[Order, OrderStep], 
         raise
     except Exception as exc:
         db.session.rollback()
-        _record_failed_attempt(order_id, name, started, exc)
+        record_failed_attempt(order_id, name, started, exc)
         raise
 
 
-def _record_failed_attempt(order_id, name, started, exc) -> None:
+def record_failed_attempt(order_id, name, started, exc) -> None:
+    """The attempt and its error on the step, in its own transaction, unless the step finished
+    meanwhile (a step skipped by a cancel or an expiry stays skipped)."""
     try:
         db.session.execute(
             update(OrderStep)
-            .where(OrderStep.order_id == order_id, OrderStep.step == name)
+            .where(
+                OrderStep.order_id == order_id,
+                OrderStep.step == name,
+                OrderStep.status.not_in(FINISHED_STEP),
+            )
             .values(
                 status=StepStatus.RUNNING,
                 attempts=OrderStep.attempts + 1,
@@ -358,7 +364,7 @@ def confirmation_email_step(order_id: uuid.UUID, send: Callable[[uuid.UUID], obj
         send(order_id)
     except Exception as exc:
         db.session.rollback()
-        _record_failed_attempt(order_id, "send_order_email", started, exc)
+        record_failed_attempt(order_id, "send_order_email", started, exc)
         raise
     db.session.execute(
         update(OrderStep)

@@ -160,12 +160,13 @@ def evaluate(code: str | None, subtotal_cents: int, user_id: uuid.UUID | None) -
     return Discount(promotion, _discount_cents(promotion, subtotal_cents))
 
 
-def redeem(promotion: Promotion, order_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    """Count one redemption atomically (the row update is the lock); does not commit."""
+def count_redemption(promotion_id) -> bool:
+    """Add one to the promotion's redemptions if it is active and not used up; the row update is
+    the lock. False when it could not be counted. Does not commit."""
     counted = db.session.execute(
         update(Promotion)
         .where(
-            Promotion.id == promotion.id,
+            Promotion.id == promotion_id,
             Promotion.active.is_(True),
             (Promotion.max_redemptions.is_(None))
             | (Promotion.redemptions < Promotion.max_redemptions),
@@ -173,7 +174,12 @@ def redeem(promotion: Promotion, order_id: uuid.UUID, user_id: uuid.UUID) -> Non
         .values(redemptions=Promotion.redemptions + 1)
         .returning(Promotion.id)
     ).first()
-    if counted is None:
+    return counted is not None
+
+
+def redeem(promotion: Promotion, order_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """Count one redemption atomically (the row update is the lock); does not commit."""
+    if not count_redemption(promotion.id):
         raise PromoCodeExhausted()
     # Concurrent redemptions of this promotion queue behind the row lock taken above, so this
     # count sees every committed redemption of the same user.

@@ -17,9 +17,9 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from models import OrderStatus, OrderStep, StepStatus, db
+from models import OrderStatus, StepStatus, db
 from services import payments
 from services.orders import placement
 from services.orders.placement import FINISHED_STEP, Outcome, StepResult
@@ -131,30 +131,6 @@ def run(order_id: uuid.UUID) -> StepResult:
             answer = payments.provider().authorize(prepared)
         except Exception as exc:
             db.session.rollback()
-            _record_failed_call(order_id, started, exc)
+            placement.record_failed_attempt(order_id, STEP, started, exc)
             raise
         return placement.run_step(order_id, STEP, functools.partial(_settle, prepared, answer))
-
-
-def _record_failed_call(order_id: uuid.UUID, started: datetime, exc: Exception) -> None:
-    """The attempt and its error on the step, unless the order moved on meanwhile (a step
-    skipped by a cancel or an expiry stays skipped)."""
-    try:
-        db.session.execute(
-            update(OrderStep)
-            .where(
-                OrderStep.order_id == order_id,
-                OrderStep.step == STEP,
-                OrderStep.status.not_in(FINISHED_STEP),
-            )
-            .values(
-                status=StepStatus.RUNNING,
-                attempts=OrderStep.attempts + 1,
-                started_at=started,
-                error=payments.step_error(type(exc).__name__, str(exc)[:1500]),
-            )
-        )
-        db.session.commit()
-    except Exception:  # the database itself may be what failed
-        db.session.rollback()
-        log.warning("could not record the failed payment call for %s", order_id)

@@ -15,7 +15,6 @@ from models import (
     CartStatus,
     Order,
     OrderStatus,
-    Promotion,
     PromotionRedemption,
     StepStatus,
     User,
@@ -25,7 +24,7 @@ from services import outbox, payments
 from services import settings as service_settings
 from services.errors import Conflict
 from services.inventory import stock as inventory
-from services.orders import lifecycle, placement
+from services.orders import lifecycle, placement, promotions
 from services.orders.promotions import PromoCodeExhausted
 from services.payments.base import PaymentStatus
 
@@ -143,18 +142,7 @@ def _take_back_promotion(order: Order) -> None:
     )
     if redemption is None or redemption.status == "active":
         return
-    counted = db.session.execute(
-        update(Promotion)
-        .where(
-            Promotion.id == redemption.promotion_id,
-            Promotion.active.is_(True),
-            (Promotion.max_redemptions.is_(None))
-            | (Promotion.redemptions < Promotion.max_redemptions),
-        )
-        .values(redemptions=Promotion.redemptions + 1)
-        .returning(Promotion.id)
-    ).first()
-    if counted is None:
+    if not promotions.count_redemption(redemption.promotion_id):
         db.session.rollback()
         raise PromoCodeExhausted("The order's promotion code has been used up meanwhile.")
     redemption.status = "active"
