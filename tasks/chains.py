@@ -1,23 +1,26 @@
 """The order placement flow in one place, and sending recorded (outbox) work to the broker.
 
     reserve_stock (orders) -> capture_payment (payments)
-        -> confirm_order + request_shipment + reindex_books (orders, one task)
-        -> send_order_email (email)
+        -> confirm_order + reindex_books (orders, one task)
+        -> group(send_order_email (email), request_shipment (shipping carrier call, orders))
 
-Four hops for six steps: the three steps that always follow each other on the orders queue
-run in one task, each still its own transaction and its own row of the order's timeline.
-reindex_books only records the order's books; the search queue's debounced batch
-(``tasks.search.reindex_books``, woken through the outbox) rebuilds their documents for many
-orders at once. A step that ends the flow (rejected, declined, awaiting the customer) stops the
-chain itself.
+Five hops for six steps: confirm_order and reindex_books always follow each other on the
+orders queue and touch only the database, so one task runs both, each still its own
+transaction and its own row of the order's timeline. request_shipment calls the carrier and
+stays beside the confirmation mail, not before it: a carrier that is down delays the parcel's
+label, never the shopper's confirmation. reindex_books only records the order's books; the
+search queue's debounced batch (``tasks.search.reindex_books``, woken through the outbox)
+rebuilds their documents for many orders at once. A step that ends the flow (rejected,
+declined, awaiting the customer) stops the chain itself.
 
 An order that waited for the shopper (3-D Secure) resumes when the provider says so:
 
-    handle_payment_event (payments) -> confirm_order + ... (orders) -> send_order_email (email)
+    handle_payment_event (payments) -> confirm_order + reindex_books (orders)
+        -> group(send_order_email, request_shipment)
 
 Chains published before this layout (confirm_order followed by a group of send_order_email,
-request_shipment and reindex_books tasks) still run: every step is idempotent and the
-single-step tasks stay registered.
+request_shipment and reindex_books tasks, or by send_order_email alone) still run: every step
+is idempotent and the single-step tasks stay registered.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from celery import Celery, chain
+from celery import Celery, chain, group
 from celery.canvas import Signature
 from sqlalchemy import select
 
@@ -63,7 +66,7 @@ def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
         step(RESERVE_STOCK),
         step(CAPTURE_PAYMENT),
         step(CONFIRM_ORDER),
-        step(SEND_ORDER_EMAIL, "confirmed"),
+        group(step(SEND_ORDER_EMAIL, "confirmed"), step(REQUEST_SHIPMENT)),
         app=celery_app,
     )
 
@@ -76,7 +79,7 @@ def payment_resumed_chain(celery_app: Celery, order_id: str) -> Signature:
 
     return chain(
         step(CONFIRM_ORDER),
-        step(SEND_ORDER_EMAIL, "confirmed"),
+        group(step(SEND_ORDER_EMAIL, "confirmed"), step(REQUEST_SHIPMENT)),
         app=celery_app,
     )
 

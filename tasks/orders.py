@@ -91,13 +91,12 @@ def capture_payment(self, order_id: str) -> str | dict:
 
 @shared_task(name="tasks.orders.confirm_order", bind=True, **STEP_RETRY)
 def confirm_order(self, order_id: str) -> str | dict:
-    """Turn held stock into sold stock and confirm the order; then, in this same task (they
-    always follow it on this queue), request the shipment and record the books to reindex.
-    Each step is its own transaction and timeline row; a retry re-runs the finished ones as
-    no-ops."""
+    """Turn held stock into sold stock and confirm the order; then, in this same task (it
+    always follows on this queue and only writes to the database), record the books to
+    reindex. Each step is its own transaction and timeline row; a retry re-runs the finished
+    ones as no-ops."""
     for name, step in (
         ("confirm_order", order_placement.confirm_order),
-        ("request_shipment", _shipment_step()),
         ("reindex_books", order_placement.reindex_books),
     ):
         answer = _run(self, step, order_id, name)
@@ -117,8 +116,8 @@ def _shipment_step():
 
 @shared_task(name="tasks.orders.request_shipment", bind=True, **STEP_RETRY)
 def request_shipment(self, order_id: str) -> str | dict:
-    """Create the shipment of a confirmed order with the configured carrier (chains published
-    before confirm_order ran it itself)."""
+    """Create the shipment of a confirmed order with the configured carrier (beside the
+    confirmation mail, so a carrier that is down never holds the mail back)."""
     return _run(self, _shipment_step(), order_id)
 
 

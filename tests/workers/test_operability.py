@@ -39,13 +39,14 @@ from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.worker]
 
-# The tasks an order's flow runs (confirm_order also runs request_shipment and records the
-# books for the search queue's batch, which the reindex task then applies).
+# The tasks an order's flow runs (confirm_order also records the books for the search
+# queue's batch, which the reindex task then applies).
 STEP_TASKS = (
     chains.RESERVE_STOCK,
     chains.CAPTURE_PAYMENT,
     chains.CONFIRM_ORDER,
     chains.SEND_ORDER_EMAIL,
+    chains.REQUEST_SHIPMENT,
     chains.REINDEX_BOOKS,
 )
 
