@@ -6,6 +6,8 @@ schema and checks every response example against the document, so they cannot dr
 
 from __future__ import annotations
 
+from services.orders.checkout import PLACEMENT_STEPS
+
 BOOK_ID = "78f1b8b1-bf15-4d52-b7bc-8f51cab68413"
 ORDER_ID = "4d5ae833-65f4-4b88-84fc-132f5315ca05"
 _AUTHOR = {"id": "c076d1c4-b87f-4585-b265-8842cef2cac5", "name": "J.R.R. Tolkien"}
@@ -64,7 +66,6 @@ CHECKOUT = {
     "payment_method": "pm_card_visa",
     "promo_code": None,
 }
-_STEPS = ("reserve_stock", "capture_payment", "confirm_order", "send_order_email")
 ORDER = {
     "id": ORDER_ID,
     "number": "BK-000001",
@@ -106,7 +107,7 @@ ORDER = {
             "finished_at": None,
             "error": None,
         }
-        for step in _STEPS
+        for step in PLACEMENT_STEPS
     ],
     "payment_deadline": "2026-12-01T16:26:22.384787+00:00",
     "created_at": "2026-12-01T15:56:22.384787+00:00",
