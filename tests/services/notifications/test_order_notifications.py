@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from models import InAppNotification, Notification, NotificationDelivery, Order, UserPhone, db
-from services.notifications import channels, events
+from models import InAppNotification, Notification, Order, UserPhone, db
+from services.notifications import events
 from services.orders import lifecycle
 from tests.factories import auth_headers, make_book, make_user
+from tests.support.notifications import dispatch
 from tests.support.recommendations import delivered_order
 
 
@@ -27,21 +28,6 @@ def _texts():
     from moto.sns.models import sns_backends
 
     return list(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values())
-
-
-def _dispatch(key: str, config) -> dict[str, tuple[str, str | None]]:
-    """What the dispatcher and the channel tasks do, in-process; the delivery log by channel."""
-    event_id = db.session.scalar(
-        select(events.NotificationEvent.id).where(events.NotificationEvent.dedupe_key == key)
-    )
-    for delivery_id, _ in events.fan_out(event_id):
-        channels.deliver(delivery_id, config)
-    rows = db.session.execute(
-        select(
-            NotificationDelivery.channel, NotificationDelivery.status, NotificationDelivery.reason
-        ).where(NotificationDelivery.event_id == event_id)
-    ).all()
-    return {channel: (status, reason) for channel, status, reason in rows}
 
 
 def test_order_events_respect_each_channel_preference(client, app, sns):
@@ -69,7 +55,7 @@ def test_order_events_respect_each_channel_preference(client, app, sns):
         lifecycle.send_email(order.id, event)
     lifecycle.send_email(texter_order.id, "confirmed")  # a redelivered task records nothing new
     logs = {
-        (order.user_id, event): _dispatch(f"order:{order.id}:{event}", app.config)
+        (order.user_id, event): dispatch(f"order:{order.id}:{event}", app.config)
         for order, event in (
             (texter_order, "confirmed"),
             (texter_order, "payment_failed"),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from models import NotificationDelivery, PushSubscription, db
 from services.notifications import channels, events, web_push
 from tests.factories import auth_headers, make_book, make_user
+from tests.support.notifications import dispatch
 from tests.support.push_peer import PushPeer
 
 
@@ -43,17 +44,7 @@ def _notify_back_in_stock(user, title: str, config) -> dict[str, tuple[str, str 
     key = f"back_in_stock:{book.id}:{user.id}"
     events.notify("back_in_stock", user.id, {"book_id": str(book.id), "title": title}, key)
     db.session.commit()
-    event_id = db.session.scalar(
-        select(events.NotificationEvent.id).where(events.NotificationEvent.dedupe_key == key)
-    )
-    for delivery_id, _ in events.fan_out(event_id):
-        channels.deliver(delivery_id, config)
-    rows = db.session.execute(
-        select(
-            NotificationDelivery.channel, NotificationDelivery.status, NotificationDelivery.reason
-        ).where(NotificationDelivery.event_id == event_id)
-    ).all()
-    return {channel: (status, reason) for channel, status, reason in rows}
+    return dispatch(key, config)
 
 
 def test_a_subscribed_browser_gets_the_payload_encrypted_and_signed(client, app, push):
