@@ -41,7 +41,7 @@ SEARCH_HEADERS = {
 
 @blp.route("/search")
 class Search(MethodView):
-    @blp.arguments(SearchArgs, location="query", unknown=RAISE)
+    @blp.arguments(SearchArgs(), location="query", unknown=RAISE)
     @blp.response(200, SearchPageSchema, example=examples.SEARCH_PAGE)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     @blp.alt_response(400, description="`invalid_cursor`: forged, or from another search.")
@@ -81,7 +81,7 @@ class Search(MethodView):
 
 @blp.route("/search/suggest")
 class Suggest(MethodView):
-    @blp.arguments(SuggestArgs, location="query", unknown=RAISE)
+    @blp.arguments(SuggestArgs(), location="query", unknown=RAISE)
     @blp.response(200, SuggestionListSchema)
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
     @blp.alt_response(422, description="`validation_error`: bad or unknown parameter.")
