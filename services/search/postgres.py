@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import uuid
+from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import literal_column, select, text
 
@@ -33,7 +36,32 @@ PHRASE_BONUS = 0.5
 # did_you_mean: the typed words found fewer than this, and the correction this many times more.
 FEW_RESULTS = 5
 MANY_MORE = 3
+# Typo correction is looked for only when the words as typed match fewer books than this.
+CORRECT_BELOW = FEW_RESULTS
 _MARK, _UNMARK = "\x02", "\x03"
+
+
+class _Hit(NamedTuple):
+    """A row of the page: its sort keys and its highlighted title and description."""
+
+    book_id: uuid.UUID
+    score: Decimal
+    popularity: int
+    sales_count: int
+    ratings_count: int
+    average_rating: Decimal
+    price_cents: int
+    year: int
+    title: str | None
+    description: str | None
+
+
+class _Found(NamedTuple):
+    hits: list[_Hit]
+    matched: int  # books the words match, filters aside
+    total: int
+    facets: dict
+    spellings: tuple[int, int] | None  # (typed, corrected) books found, with a correction
 
 
 def _key(name: str, parse, descending: bool = True) -> SortKey:
@@ -137,17 +165,43 @@ class PostgresSearch:
         after = codec.decode(order, request.cursor) if request.cursor else None
         if not terms:
             return SearchResult([], 0, True, _empty_facets(), None, None)
-        session = db.session
-        corrected = spelling.correct(session, terms)
+        # The words as typed first: page, total and facets in one statement. Only when they
+        # find few books (a typo is likely) is the vocabulary asked for a correction, and the
+        # statement run again with both spellings.
+        corrected = terms
+        found = self._find(terms, corrected, request, order, casts, after)
+        if found.matched < CORRECT_BELOW:
+            corrected = spelling.correct(db.session, terms)
+            if corrected != terms:
+                found = self._find(terms, corrected, request, order, casts, after)
+        hits = found.hits
+        more = len(hits) > request.limit
+        hits = hits[: request.limit]
+        next_cursor = codec.encode(order, order.values_of(hits[-1])) if more else None
+        return SearchResult(
+            items=self._items(hits),
+            total=min(found.total, TOTAL_EXACT_UP_TO),
+            total_is_exact=found.total <= TOTAL_EXACT_UP_TO,
+            facets=found.facets,
+            next_cursor=next_cursor,
+            did_you_mean=_did_you_mean(terms, corrected, found.spellings),
+        )
+
+    def _find(self, terms, corrected, request, order, casts, after) -> _Found:
+        """One statement, one scan of the matching documents: the page (with its
+        highlights), the exact total up to TOTAL_EXACT_UP_TO, every facet, the books the
+        typed words match (filters aside) and, with a correction, the books each spelling
+        finds (what did_you_mean weighs)."""
         params = {
             "typed": " ".join(terms),
             "fixed": " ".join(corrected),
+            "page_size": request.limit + 1,
             **_filter_params(request.filters),
         }
         typed_q = "plainto_tsquery('english', :typed)"
+        fixed_q = "plainto_tsquery('english', :fixed)"
         if corrected != terms:
-            tsq = f"({typed_q} || plainto_tsquery('english', :fixed))"
-            phrase_text = ":fixed"
+            tsq, phrase_text = f"({typed_q} || {fixed_q})", ":fixed"
         else:
             tsq, phrase_text = typed_q, ":typed"
         phrase = (
@@ -166,53 +220,13 @@ class PostgresSearch:
         if after is not None:
             bounds = ", ".join(f"CAST(:c{i} AS {cast})" for i, cast in enumerate(casts))
             comparison = "<" if order.keys[0].descending else ">"
-            seek = f"WHERE ({', '.join(keys)}) {comparison} ({bounds})"
+            seek = f" AND ({', '.join(keys)}) {comparison} ({bounds})"
             params.update({f"c{i}": value for i, value in enumerate(after)})
         direction = "DESC" if order.keys[0].descending else "ASC"
-        page_sql = f"""
-            SELECT * FROM (
-                SELECT book_id, {score} AS score, ratings_count + sales_count AS popularity,
-                       sales_count, ratings_count, average_rating, price_cents,
-                       coalesce(publication_year, -32768) AS year
-                FROM search_documents WHERE document @@ {tsq} AND {_where(by_facet)}
-            ) s {seek}
-            ORDER BY {", ".join(f"{k} {direction}" for k in keys)} LIMIT :page_size"""
-        rows = session.execute(text(page_sql), {**params, "page_size": request.limit + 1}).all()
-        more = len(rows) > request.limit
-        rows = rows[: request.limit]
-        next_cursor = codec.encode(order, order.values_of(rows[-1])) if more else None
-        # With a correction, the same statement counts the books each spelling finds.
-        spellings = (typed_q, "plainto_tsquery('english', :fixed)") if corrected != terms else None
-        total, facets, found = self._counts(tsq, by_facet, params, spellings)
-        items = self._items([row.book_id for row in rows], tsq, params)
-        return SearchResult(
-            items=items,
-            total=min(total, TOTAL_EXACT_UP_TO),
-            total_is_exact=total <= TOTAL_EXACT_UP_TO,
-            facets=facets,
-            next_cursor=next_cursor,
-            did_you_mean=_did_you_mean(terms, corrected, found),
-        )
-
-    def _counts(
-        self,
-        tsq: str,
-        by_facet: dict[str, list[str]],
-        params: dict,
-        spellings: tuple[str, str] | None = None,
-    ) -> tuple[int, dict, tuple[int, int] | None]:
-        """(total, facets, and with ``spellings`` (typed, corrected tsqueries) the books each
-        finds, filters aside: what did_you_mean weighs)."""
-        price_counts = ", ".join(
-            f"count(*) FILTER (WHERE price_cents >= {low}"
-            + (f" AND price_cents < {high})" if high is not None else ")")
-            for low, high in PRICE_BANDS
-        )
-        rating_counts = ", ".join(
-            f"count(*) FILTER (WHERE average_rating >= {low})" for low in RATING_BUCKETS
-        )
-        hits = (
-            f", document @@ {spellings[0]} AS typed_hit, document @@ {spellings[1]} AS fixed_hit"
+        ordering = ", ".join(f"{k} {direction}" for k in keys)
+        spellings = corrected != terms
+        hit_columns = (
+            f", document @@ {typed_q} AS typed_hit, document @@ {fixed_q} AS fixed_hit"
             if spellings
             else ""
         )
@@ -222,11 +236,28 @@ class PostgresSearch:
             if spellings
             else ""
         )
+        price_counts = ", ".join(
+            f"count(*) FILTER (WHERE price_cents >= {low}"
+            + (f" AND price_cents < {high})" if high is not None else ")")
+            for low, high in PRICE_BANDS
+        )
+        rating_counts = ", ".join(
+            f"count(*) FILTER (WHERE average_rating >= {low})" for low in RATING_BUCKETS
+        )
+        marks = f"StartSel={_MARK}, StopSel={_UNMARK}"
         sql = f"""
             WITH m AS MATERIALIZED (
-                SELECT genres, author_ids, language, price_cents, average_rating, in_stock{hits}
-                FROM search_documents WHERE document @@ {tsq})
+                SELECT book_id, {score} AS score, ratings_count + sales_count AS popularity,
+                       sales_count, ratings_count, average_rating, price_cents,
+                       coalesce(publication_year, -32768) AS year,
+                       genres, author_ids, language, in_stock{hit_columns}
+                FROM search_documents WHERE document @@ {tsq}),
+            page AS (
+                SELECT book_id, score, popularity, sales_count, ratings_count, average_rating,
+                       price_cents, year
+                FROM m WHERE {_where(by_facet)}{seek} ORDER BY {ordering} LIMIT :page_size)
             SELECT
+              (SELECT count(*) FROM m) AS matched,
               (SELECT count(*) FROM (SELECT 1 FROM m WHERE {_where(by_facet)}
                                      LIMIT {TOTAL_EXACT_UP_TO + 1}) t) AS total,
               (SELECT coalesce(json_agg(json_build_array(value, n) ORDER BY n DESC, value), '[]')
@@ -240,7 +271,16 @@ class PostgresSearch:
               (SELECT json_build_array({price_counts}) FROM m
                  WHERE {_where(by_facet, "price")}) AS price,
               (SELECT json_build_array({rating_counts}) FROM m
-                 WHERE {_where(by_facet, "rating")}) AS rating{spelling_counts}"""
+                 WHERE {_where(by_facet, "rating")}) AS rating,
+              (SELECT coalesce(json_agg(json_build_array(
+                        p.book_id, p.score, p.popularity, p.sales_count, p.ratings_count,
+                        p.average_rating, p.price_cents, p.year,
+                        ts_headline('english', d.title, {tsq}, 'HighlightAll=true, {marks}'),
+                        CASE WHEN d.description IS NOT NULL THEN ts_headline('english',
+                          d.description, {tsq}, 'MaxWords=30, MinWords=12, {marks}') END)
+                        ORDER BY {", ".join(f"p.{k} {direction}" for k in keys)}), '[]')::text
+                 FROM page p JOIN search_documents d ON d.book_id = p.book_id) AS page
+              {spelling_counts}"""
         row = db.session.execute(text(sql), params).one()
         facets = {
             "genres": [{"value": v, "count": n} for v, n in _json(row.genres)],
@@ -254,33 +294,32 @@ class PostgresSearch:
                 for low, n in zip(RATING_BUCKETS, _json(row.rating), strict=True)
             ],
         }
-        found = (row.typed_found, row.fixed_found) if spellings else None
-        return row.total, facets, found
+        hits = [
+            _Hit(uuid.UUID(values[0]), *values[1:])
+            for values in json.loads(row.page, parse_float=Decimal)
+        ]
+        return _Found(
+            hits=hits,
+            matched=row.matched,
+            total=row.total,
+            facets=facets,
+            spellings=(row.typed_found, row.fixed_found) if spellings else None,
+        )
 
-    def _items(self, ids: list, tsq: str, params: dict) -> list[dict]:
-        if not ids:
+    def _items(self, hits: list[_Hit]) -> list[dict]:
+        if not hits:
             return []
+        ids = [hit.book_id for hit in hits]
         found = db.session.execute(select(*CARD_COLUMNS).where(Book.id.in_(ids))).all()
         by_id = {card["id"]: card for card in book_cards(found)}
-        marks = f"StartSel={_MARK}, StopSel={_UNMARK}"
-        lines = db.session.execute(
-            text(
-                f"SELECT book_id,"
-                f" ts_headline('english', title, {tsq}, 'HighlightAll=true, {marks}') AS title,"
-                f" CASE WHEN description IS NOT NULL THEN ts_headline('english',"
-                f" description, {tsq}, 'MaxWords=30, MinWords=12, {marks}') END AS description"
-                " FROM search_documents WHERE book_id = ANY(:ids)"
-            ),
-            {**params, "ids": ids},
-        ).all()
-        highlights = {line.book_id: _highlight(line) for line in lines}
         items = []
-        for book_id in ids:
-            card = by_id.get(book_id)
+        for hit in hits:
+            card = by_id.get(hit.book_id)
             if card is None:
                 continue  # deleted between the two reads
-            if highlights.get(book_id):
-                card["highlight"] = highlights[book_id]
+            highlight = _highlight(hit)
+            if highlight:
+                card["highlight"] = highlight
             items.append(card)
         return items
 

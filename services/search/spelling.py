@@ -16,34 +16,39 @@ _MIN_LENGTH = 3
 
 
 def correct(session: Session, terms: list[str]) -> list[str]:
-    """``terms`` with each rare word replaced by its best close spelling (or kept)."""
+    """``terms`` with each rare word replaced by its best close spelling (or kept): one
+    statement finds how many books hold each word and the candidates of the rare ones
+    (trigram neighbours held by many more books)."""
     if not terms:
         return terms
-    known = dict(
-        session.execute(
-            text("SELECT word, books FROM search_words WHERE word = ANY(:terms)"),
-            {"terms": terms},
-        ).all()
-    )
-    corrected = []
-    for term in terms:
-        held = known.get(term, 0)
-        replacement = None
-        if held <= RARE_UP_TO and len(term) >= _MIN_LENGTH and not term.isdigit():
-            replacement = _closest(session, term, held)
-        corrected.append(replacement or term)
-    return corrected
-
-
-def _closest(session: Session, term: str, held: int) -> str | None:
-    candidates = session.execute(
+    rows = session.execute(
         text(
-            "SELECT word, books, similarity(word, :term) AS likeness FROM search_words "
-            "WHERE word % :term AND word <> :term AND books >= :at_least "
-            "ORDER BY similarity(word, :term) DESC, books DESC LIMIT 12"
+            "SELECT t.n, coalesce(w.books, 0) AS held, c.word, c.books, c.likeness"
+            " FROM unnest(CAST(:terms AS text[])) WITH ORDINALITY AS t(term, n)"
+            " LEFT JOIN search_words w ON w.word = t.term"
+            " LEFT JOIN LATERAL ("
+            "   SELECT word, books, similarity(word, t.term) AS likeness FROM search_words"
+            "   WHERE coalesce(w.books, 0) <= :rare AND length(t.term) >= :min_length"
+            "     AND t.term !~ '^[0-9]+$' AND word % t.term AND word <> t.term"
+            "     AND books >= greatest(1, coalesce(w.books, 0) * :factor)"
+            "   ORDER BY similarity(word, t.term) DESC, books DESC LIMIT 12) c ON true"
+            " ORDER BY t.n"
         ),
-        {"term": term, "at_least": max(1, held * MORE_BOOKS_FACTOR)},
+        {
+            "terms": terms,
+            "rare": RARE_UP_TO,
+            "min_length": _MIN_LENGTH,
+            "factor": MORE_BOOKS_FACTOR,
+        },
     ).all()
+    candidates: dict[int, list] = {}
+    for n, _held, word, books, likeness in rows:
+        if word is not None:
+            candidates.setdefault(n - 1, []).append((word, books, likeness))
+    return [_closest(term, candidates.get(i, ())) or term for i, term in enumerate(terms)]
+
+
+def _closest(term: str, candidates) -> str | None:
     allowed = 1 if len(term) <= 4 else 2
     best = None
     for word, books, likeness in candidates:
