@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, Uuid, func
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,3 +63,18 @@ class SearchWord(Base):
 
     word: Mapped[str] = mapped_column(Text, primary_key=True)
     books: Mapped[int]
+
+
+class SearchSuggestion(Base):
+    """What suggest completes from: one narrow row per indexed book and per author of one,
+    with its prefix words and popularity (an author's is the sum of their books'), so that a
+    prefix matching thousands of books reads a few pages, not their wide documents."""
+
+    __tablename__ = "search_suggestions"
+    __table_args__ = (Index("ix_search_suggestions_prefixes", "prefixes", postgresql_using="gin"),)
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "book" | "author"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    popularity: Mapped[int] = mapped_column(BigInteger)
+    prefixes: Mapped[str] = mapped_column(TSVECTOR)

@@ -73,6 +73,25 @@ WHERE length(w.word) BETWEEN 2 AND 40 {where}
 GROUP BY w.word
 """
 
+# Suggestion rows (services.search.postgres suggest): a book's title completed from the words
+# of its title and authors; an author's name from its own words, as popular as their books.
+_SUGGESTION_UPDATES = (
+    " ON CONFLICT (kind, id) DO UPDATE SET text = excluded.text,"
+    " popularity = excluded.popularity, prefixes = excluded.prefixes"
+)
+_BOOK_SUGGESTIONS = (
+    "INSERT INTO search_suggestions (kind, id, text, popularity, prefixes)"
+    " SELECT 'book', d.book_id, d.title, d.ratings_count + d.sales_count, d.prefixes"
+    " FROM search_documents d {where}" + _SUGGESTION_UPDATES
+)
+_AUTHOR_SUGGESTIONS = (
+    "INSERT INTO search_suggestions (kind, id, text, popularity, prefixes)"
+    " SELECT 'author', a.id, a.name, sum(d.ratings_count + d.sales_count),"
+    " to_tsvector('simple', search_fold(a.name))"
+    " FROM {books} JOIN authors a ON a.id = x.author_id {where}"
+    " GROUP BY a.id, a.name" + _SUGGESTION_UPDATES
+)
+
 
 def write_documents(session: Session, book_ids: Sequence[uuid.UUID]) -> tuple[int, int]:
     """Rebuild the documents of these books: (written, removed). An archived or deleted book
@@ -80,6 +99,10 @@ def write_documents(session: Session, book_ids: Sequence[uuid.UUID]) -> tuple[in
     ids = list(book_ids)
     if not ids:
         return 0, 0
+    authors_before = session.scalars(
+        text("SELECT DISTINCT unnest(author_ids) FROM search_documents WHERE book_id = ANY(:ids)"),
+        {"ids": ids},
+    ).all()
     written = session.execute(
         text(_UPSERT.format(where="AND b.id = ANY(:ids)")), {"ids": ids, "series": SERIES_PATTERN}
     ).rowcount
@@ -90,6 +113,7 @@ def write_documents(session: Session, book_ids: Sequence[uuid.UUID]) -> tuple[in
         ),
         {"ids": ids},
     ).rowcount
+    _write_suggestions(session, ids, authors_before)
     session.execute(
         text(
             "INSERT INTO search_words (word, books) "
@@ -106,8 +130,57 @@ def rebuild_all(session: Session) -> int:
     session.execute(text("DELETE FROM search_documents"))
     written = session.execute(text(_UPSERT.format(where="")), {"series": SERIES_PATTERN}).rowcount
     rebuild_vocabulary(session)
+    session.execute(text("DELETE FROM search_suggestions"))
+    session.execute(text(_BOOK_SUGGESTIONS.format(where="")))
+    session.execute(
+        text(
+            _AUTHOR_SUGGESTIONS.format(
+                books="search_documents d CROSS JOIN unnest(d.author_ids) AS x(author_id)",
+                where="",
+            )
+        )
+    )
     session.execute(text("ANALYZE search_documents"))
+    session.execute(text("ANALYZE search_suggestions"))
     return written
+
+
+def _write_suggestions(session: Session, ids: list, authors_before: Sequence) -> None:
+    """The suggestion rows of these books and of their authors, before and after the change
+    (an author's popularity sums their books' through book_authors' index)."""
+    session.execute(
+        text(
+            "DELETE FROM search_suggestions s WHERE s.kind = 'book' AND s.id = ANY(:ids)"
+            " AND NOT EXISTS (SELECT 1 FROM search_documents d WHERE d.book_id = s.id)"
+        ),
+        {"ids": ids},
+    )
+    session.execute(
+        text(_BOOK_SUGGESTIONS.format(where="WHERE d.book_id = ANY(:ids)")), {"ids": ids}
+    )
+    authors = session.scalars(
+        text(
+            "SELECT DISTINCT author_id FROM book_authors WHERE book_id = ANY(:ids)"
+            " UNION SELECT unnest(CAST(:before AS uuid[]))"
+        ),
+        {"ids": ids, "before": list(authors_before)},
+    ).all()
+    if not authors:
+        return
+    # An author left with no indexed book is no longer suggested.
+    session.execute(
+        text("DELETE FROM search_suggestions WHERE kind = 'author' AND id = ANY(:authors)"),
+        {"authors": authors},
+    )
+    session.execute(
+        text(
+            _AUTHOR_SUGGESTIONS.format(
+                books="book_authors x JOIN search_documents d ON d.book_id = x.book_id",
+                where="WHERE x.author_id = ANY(:authors)",
+            )
+        ),
+        {"authors": authors},
+    )
 
 
 def rebuild_vocabulary(session: Session) -> None:

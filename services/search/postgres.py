@@ -210,10 +210,13 @@ class PostgresSearch:
             if len(terms) > 1
             else "0"
         )
-        score = (
-            f"round((CASE WHEN document @@ {typed_q} THEN {AS_TYPED_BONUS} ELSE 0 END"
-            f" + ts_rank({WEIGHTS}, document, {tsq}) + {phrase})::numeric, 2)"
+        # Without a correction every match is a match as typed: its bonus is a constant.
+        as_typed = (
+            f"CASE WHEN document @@ {typed_q} THEN {AS_TYPED_BONUS} ELSE 0 END"
+            if corrected != terms
+            else str(AS_TYPED_BONUS)
         )
+        score = f"round(({as_typed} + ts_rank({WEIGHTS}, document, {tsq}) + {phrase})::numeric, 2)"
         by_facet = _conditions(request.filters)
         keys = [key.attribute for key in order.keys]
         seek = ""
@@ -261,9 +264,10 @@ class PostgresSearch:
               (SELECT count(*) FROM (SELECT 1 FROM m WHERE {_where(by_facet)}
                                      LIMIT {TOTAL_EXACT_UP_TO + 1}) t) AS total,
               (SELECT coalesce(json_agg(json_build_array(value, n) ORDER BY n DESC, value), '[]')
-                 FROM (SELECT g AS value, count(*) AS n FROM m, unnest(m.genres) AS g
-                       WHERE {_where(by_facet, "genres")} GROUP BY g
-                       ORDER BY n DESC, g LIMIT {GENRE_FACET_SIZE}) x) AS genres,
+                 FROM (SELECT g AS value, count(*) AS n
+                       FROM (SELECT unnest(genres) AS g FROM m
+                             WHERE {_where(by_facet, "genres")}) u
+                       GROUP BY g ORDER BY n DESC, g LIMIT {GENRE_FACET_SIZE}) x) AS genres,
               (SELECT coalesce(json_agg(json_build_array(value, n) ORDER BY n DESC, value), '[]')
                  FROM (SELECT language AS value, count(*) AS n FROM m
                        WHERE language IS NOT NULL AND {_where(by_facet, "languages")}
@@ -327,31 +331,15 @@ class PostgresSearch:
         terms = words(prefix)
         if not terms:
             return []
-        params = {"tsq": prefix_tsquery(terms), "limit": limit}
-        books = db.session.execute(
+        rows = db.session.execute(
             text(
-                "SELECT book_id AS id, title AS text, ratings_count + sales_count AS popularity"
-                " FROM search_documents WHERE prefixes @@ to_tsquery('simple', :tsq)"
-                " ORDER BY popularity DESC, book_id LIMIT :limit"
+                "SELECT kind, id, text FROM search_suggestions"
+                " WHERE prefixes @@ to_tsquery('simple', :tsq)"
+                " ORDER BY popularity DESC, kind DESC, id LIMIT :limit"
             ),
-            params,
+            {"tsq": prefix_tsquery(terms), "limit": limit},
         ).all()
-        # An author's books all hold the author's name among their prefixes: the GIN index
-        # finds them, and their popularity adds up to the author's.
-        authors = db.session.execute(
-            text(
-                "SELECT a.id, a.name AS text, sum(d.ratings_count + d.sales_count) AS popularity"
-                " FROM search_documents d CROSS JOIN unnest(d.author_ids) AS x(author_id)"
-                " JOIN authors a ON a.id = x.author_id"
-                " WHERE d.prefixes @@ to_tsquery('simple', :tsq)"
-                "   AND to_tsvector('simple', search_fold(a.name)) @@ to_tsquery('simple', :tsq)"
-                " GROUP BY a.id, a.name ORDER BY popularity DESC, a.name LIMIT :limit"
-            ),
-            params,
-        ).all()
-        merged = [("book", row) for row in books] + [("author", row) for row in authors]
-        merged.sort(key=lambda pair: -pair[1].popularity)
-        return [{"type": kind, "id": row.id, "text": row.text} for kind, row in merged[:limit]]
+        return [{"type": row.kind, "id": row.id, "text": row.text} for row in rows]
 
 
 def _did_you_mean(
