@@ -187,7 +187,7 @@ def _rebuild_search_index(if_empty: bool = False) -> None:
                 )
             click.echo(
                 f"index {summary['index']}: {summary['documents']:,} documents, alias "
-                f"{backend.alias!r} swapped from {summary['replaced'] or 'nothing'}"
+                f"{backend.alias!r} swapped from {', '.join(summary['replaced']) or 'nothing'}"
             )
     finally:
         db.session.remove()
