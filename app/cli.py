@@ -156,7 +156,7 @@ def _rebuild_search_index(if_empty: bool = False) -> None:
     from services.catalog import cache as catalog_cache
     from services.ops.jobs import record_run
     from services.search import engine
-    from services.search.documents import rebuild_all
+    from services.search.documents import rebuild_all, vacuum
 
     started = time.perf_counter()
     try:
@@ -179,6 +179,7 @@ def _rebuild_search_index(if_empty: bool = False) -> None:
             written = rebuild_all(db.session)
             db.session.commit()
             run.counts["documents"] = written
+        vacuum(db.session)
         click.echo(f"search documents rebuilt: {written:,} books")
         if backend is not None:
             with click.progressbar(length=written, label="indexing into Elasticsearch") as bar:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from models import db
 from services.errors import Conflict
 from services.ops import jobs
-from services.search.documents import rebuild_all
+from services.search.documents import rebuild_all, vacuum
 
 JOB = "search_rebuild"
 TASK = "tasks.search.rebuild_index"
@@ -53,6 +53,7 @@ def run(run_id: uuid.UUID | None, elasticsearch=None, documents: bool = True) ->
         if documents:
             written = rebuild_all(db.session)
             db.session.commit()
+            vacuum(db.session)
         else:
             written = db.session.execute(text("SELECT count(*) FROM search_documents")).scalar()
         counts = {"documents": written}
