@@ -65,18 +65,9 @@ class Search(MethodView):
             limit=args["limit"],
             cursor=args["cursor"],
         )
-
-        answered_by = [backend.name]
-
-        def produce():
-            result, answered_by[0] = engine.answer(backend, lambda b: b.search(request))
-            return SearchPageSchema().dump(result)
-
-        response = _respond(f"search.{backend.name}", args, produce)
-        response.headers[BACKEND_HEADER] = answered_by[0]
-        if answered_by[0] != backend.name:
-            response.headers["Cache-Control"] = "no-store"
-        return response
+        return _answer(
+            backend, args, lambda b: SearchPageSchema().dump(b.search(request)), "search"
+        )
 
 
 @blp.route("/search/suggest")
@@ -89,17 +80,12 @@ class Suggest(MethodView):
     def get(self, args):
         """Completions of what the shopper is typing: book titles and authors, at most 10."""
         backend = _serving()
-        answered_by = [backend.name]
-
-        def produce():
-            items, answered_by[0] = engine.answer(
-                backend, lambda b: b.suggest(args["q"], args["limit"])
-            )
-            return SuggestionListSchema().dump({"items": items})
-
-        response = _respond(f"suggest.{backend.name}", args, produce)
-        response.headers[BACKEND_HEADER] = answered_by[0]
-        return response
+        return _answer(
+            backend,
+            args,
+            lambda b: SuggestionListSchema().dump({"items": b.suggest(args["q"], args["limit"])}),
+            "suggest",
+        )
 
 
 @blp.route("/admin/search")
@@ -142,6 +128,38 @@ class SearchReindex(MethodView):
         audit.record(require_user().id, "run", "job", rebuild.JOB, None, {"run_id": str(run_id)})
         db.session.commit()
         return requested
+
+
+class _AnsweredByFallback(Exception):
+    """PostgreSQL answered for an unreachable Elasticsearch: the body must not be cached
+    under Elasticsearch's name (a later hit would claim that Elasticsearch answered it)."""
+
+    def __init__(self, body: dict, name: str):
+        super().__init__(name)
+        self.body, self.name = body, name
+
+
+def _answer(backend, args: dict, ask, kind: str):
+    """The body from the cache or ``ask(backend)``, with the name of the engine that answered
+    (X-Search-Backend); a fallback answer is sent uncached, ``no-store``."""
+
+    def produce():
+        body, name = engine.answer(backend, ask)
+        if name != backend.name:
+            raise _AnsweredByFallback(body, name)
+        return body
+
+    try:
+        response = _respond(f"{kind}.{backend.name}", args, produce)
+        response.headers[BACKEND_HEADER] = backend.name
+    except _AnsweredByFallback as fallback:
+        response = current_app.response_class(
+            json.dumps(fallback.body, separators=(",", ":"), ensure_ascii=False),
+            mimetype="application/json",
+        )
+        response.headers[BACKEND_HEADER] = fallback.name
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _respond(namespace: str, args: dict, produce):

@@ -4,13 +4,18 @@ makes them stale."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
+from osmem_server import OsmemServer
 from sqlalchemy import event, update
 
 from models import Book, db
 from services.catalog import cache as catalog_cache
+from services.search import engine
 from services.search.documents import write_documents
+from services.search.elastic_index import STATE_CHECK_SECONDS
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import make_book
 
@@ -110,3 +115,25 @@ def test_a_book_change_makes_cached_searches_stale(client, indexed):
     catalog_cache.invalidate()
     assert client.get(SEARCH, query_string={"q": "lanterns"}).json["total"] == 0
     assert client.get(SEARCH, query_string={"q": "harbour almanac"}).json["total"] == 1
+
+
+def test_a_fallback_answer_is_never_cached_as_elasticsearch(app, client, indexed, monkeypatch):
+    # Given the Elasticsearch backend, its index built and seen ready by this process
+    server = OsmemServer.start(japanese=False)
+    try:
+        engine.elasticsearch_backend(server.url).rebuild(db.session)
+        monkeypatch.setitem(app.config, "SEARCH_BACKEND", "elasticsearch")
+        monkeypatch.setitem(app.config, "ELASTICSEARCH_URL", server.url)
+        seen = client.get(SEARCH, query_string={"q": "nocturne"})
+        assert seen.headers["X-Search-Backend"] == "elasticsearch"
+        seen_at = time.monotonic()
+    finally:
+        server.close()
+    # When Elasticsearch goes away before the process checks it again, PostgreSQL answers
+    for _ in range(2):
+        response = client.get(SEARCH, query_string={"q": "marchbank"})
+        # each time (the answer is not cached under Elasticsearch's name), and says so
+        assert response.status_code == 200 and response.json["total"] == 1
+        assert response.headers["X-Search-Backend"] == "postgres"
+        assert response.headers["Cache-Control"] == "no-store"
+    assert time.monotonic() - seen_at < STATE_CHECK_SECONDS  # still taken for ready
