@@ -3,11 +3,15 @@ only over an older version, and the vocabulary that typo correction picks words 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 # A goodbooks title carries its series: "Harry Potter and the ... (Harry Potter, #1)".
 SERIES_PATTERN = r"\(([^()]*?),? *#[^()]*\)\s*$"
@@ -175,11 +179,18 @@ def rebuild_all(session: Session) -> int:
 
 def vacuum(session: Session) -> None:
     """After a committed full rebuild: the space of the replaced rows reused, the planner's
-    statistics fresh (VACUUM runs outside a transaction; readers are not blocked)."""
-    with session.get_bind().connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-            text("VACUUM (ANALYZE) search_documents, search_suggestions, search_words")
-        )
+    statistics fresh. VACUUM runs on a connection of its own, outside any transaction
+    (readers are not blocked); skipped, with a warning, when another transaction holds the
+    tables (a concurrent rebuild or ANALYZE) for more than a second."""
+    try:
+        with session.get_bind().engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text("SET lock_timeout = '1s'"))
+            connection.execute(
+                text("VACUUM (ANALYZE) search_documents, search_suggestions, search_words")
+            )
+    except OperationalError:
+        log.warning("search tables not vacuumed after the rebuild", exc_info=True)
 
 
 def _write_suggestions(session: Session, ids: list, authors_before: Sequence) -> None:
