@@ -106,6 +106,9 @@ def upgrade() -> None:
         [sa.text("search_fold(name) gin_trgm_ops")],
         postgresql_using="gin",
     )
+    # The planner's statistics on search_fold(name) come with ANALYZE; without them it chose
+    # a sequential scan (200-260 ms on 18k authors) in one of three runs on 100k books.
+    op.execute("ANALYZE authors")
 
 
 def downgrade() -> None:
