@@ -1,7 +1,7 @@
 """search: a narrow suggestion table (one row per indexed book and per author of one)
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0017 (main's head when merged; was 0014)
 Create Date: 2026-12-07 19:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0019"
-down_revision: str | None = "0014"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
