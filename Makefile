@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format bench load profile import venv clean fuzz client recommendations recommendations-eval docs-screenshot
+.PHONY: run test lint format bench load sustained profile import venv clean fuzz client recommendations recommendations-eval docs-screenshot
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -30,6 +30,9 @@ bench: venv          ## benchmark; writes var/bench/report.md
 
 load: venv           ## holiday spike: Locust ramps browse/search/checkout until p95 > 100 ms; var/bench/load.md + PNGs
 	$(BIN)/python -m tests.bench.load
+
+sustained: venv      ## orders at 80 % of the drain rate for 5 minutes: confirmation p95, backlog; var/bench/sustained.md + PNGs
+	$(BIN)/python -m tests.bench.sustained
 
 profile: venv        ## cProfile of one order through the worker and of one cached page; var/bench/profile.md
 	$(BIN)/python -m tests.bench.profile_order

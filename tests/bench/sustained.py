@@ -1,0 +1,235 @@
+"""Orders at 80 % of the drain rate for five minutes: is checkout -> ``confirmed`` p95 ≤ 2 s,
+and does the queue depth stay bounded?
+
+    .venv/bin/python -m tests.bench.sustained
+
+The workers of `make run` (tests.bench.checkout's setup and services). First the drain rate R
+is measured as tests.bench.checkout measures it (orders placed with the workers stopped, then
+drained, all steps done), unless BENCH_SUSTAINED_RATE gives the offered rate. Then orders are
+placed through the API in process at 0.8 x R for BENCH_SUSTAINED_SECONDS (300), paced by a few
+threads, while the depth of every queue and the confirmed orders are sampled each second.
+Writes var/bench/sustained.md, sustained.json, sustained_queue_depth.png and
+sustained_latency.png.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import threading
+import time
+
+# isort: off
+from tests.bench import checkout as base  # sets the benchmark's environment first: import it first
+
+from sqlalchemy import text
+
+from app import create_app
+from config.settings import VAR_DIR
+from models import db
+from tests.support.database import recreate_database
+from tests.support.workers import LayoutWorkers
+from workers import QUEUES
+# isort: on
+
+SECONDS = int(os.environ.get("BENCH_SUSTAINED_SECONDS", "300"))
+SHARE = float(os.environ.get("BENCH_SUSTAINED_SHARE", "0.8"))
+DRAIN_ORDERS = int(os.environ.get("BENCH_SUSTAINED_DRAIN_ORDERS", "300"))
+PLACERS = 4
+OUT = VAR_DIR / "bench"
+
+
+class Sampler(threading.Thread):
+    """Messages ready in every queue, order steps not yet finished (the backlog, including
+    messages the workers have prefetched, which the broker no longer counts as ready) and
+    confirmed orders, each second."""
+
+    def __init__(self, app) -> None:
+        super().__init__(daemon=True)
+        self.app, self.rows, self.done = app, [], threading.Event()
+
+    def run(self) -> None:
+        celery_app = self.app.extensions["celery"]
+        started = time.monotonic()
+        with celery_app.connection_for_write() as conn, self.app.app_context():
+            channel = conn.default_channel
+            while not self.done.is_set():
+                depth = {q: channel.queue_declare(q, passive=True).message_count for q in QUEUES}
+                confirmed, open_steps = db.session.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM orders WHERE status = 'confirmed'), "
+                        "(SELECT count(*) FROM order_steps "
+                        "WHERE status IN ('pending', 'running'))"
+                    )
+                ).one()
+                db.session.commit()
+                self.rows.append((time.monotonic() - started, depth, confirmed, open_steps))
+                self.done.wait(1.0)
+
+
+def offer(app, shoppers: list[dict], rate: float) -> tuple[list[str], list[float]]:
+    """POST /checkout for each shopper at ``rate`` per second in all (PLACERS threads, each
+    on its own schedule, so one slow answer does not hold the others back)."""
+    order_ids: list[str] = []
+    answers: list[float] = []
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def run(index: int) -> None:
+        client = app.test_client()
+        mine = shoppers[index::PLACERS]
+        for n, headers in enumerate(mine):
+            due = started + (n * PLACERS + index) / rate
+            time.sleep(max(0.0, due - time.monotonic()))
+            order_id, seconds = base.place(client, headers)
+            with lock:
+                order_ids.append(order_id)
+                answers.append(seconds)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(PLACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return order_ids, answers
+
+
+def plot(samples: list, latencies: list[tuple[float, float]]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    t = [s[0] for s in samples]
+    ax.plot(t, [s[3] for s in samples], label="order steps not finished", color="black")
+    for queue in QUEUES:
+        if any(s[1][queue] for s in samples):
+            ax.plot(t, [s[1][queue] for s in samples], label=f"ready in {queue}")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("backlog")
+    ax.set_title(f"Orders at {SHARE:.0%} of the drain rate: queue depth")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(OUT / "sustained_queue_depth.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.scatter([x for x, _ in latencies], [y * 1000 for _, y in latencies], s=4)
+    ax.axhline(2000, color="red", linestyle="--", label="2 s")
+    ax.set_xlabel("seconds (order placed)")
+    ax.set_ylabel("checkout -> confirmed, ms")
+    ax.set_title(f"Orders at {SHARE:.0%} of the drain rate: time to confirmed")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(OUT / "sustained_latency.png", dpi=110)
+    plt.close(fig)
+    return ["sustained_queue_depth.png", "sustained_latency.png"]
+
+
+def main() -> None:
+    recreate_database(base.DATABASE_URL)
+    app = create_app()
+    celery_app = app.extensions["celery"]
+    celery_app.control.purge()
+    workers = LayoutWorkers(celery_app, {**app.config, "WORKER_CONCURRENCY": base.CONCURRENCY})
+    given = os.environ.get("BENCH_SUSTAINED_RATE")
+    with app.app_context():
+        book_ids = base.seed_books()
+        drain_shoppers = [] if given else base.seed_shoppers(DRAIN_ORDERS, book_ids)
+    workers.start()
+    try:
+        if given:
+            drain = {"given_rate_per_second": float(given)}
+            rate = float(given)
+        else:
+            drain = base.throughput_phase(app, drain_shoppers, workers)
+            rate = SHARE * drain["worker_all_steps_done_per_second"]
+        with app.app_context():
+            shoppers = base.seed_shoppers(math.ceil(rate * SECONDS), book_ids)
+        sampler = Sampler(app)
+        sampler.start()
+        started = time.monotonic()
+        order_ids, answers = offer(app, shoppers, rate)
+        offered_seconds = time.monotonic() - started
+        base.wait_confirmed(app, order_ids, timeout=600)
+        time.sleep(2)  # one more sample after the last confirmation
+        sampler.done.set()
+        sampler.join()
+    finally:
+        workers.stop()
+    rows = base.timings(app, order_ids)
+    first = min(created for created, _, _ in rows)
+    latencies = sorted(
+        ((created - first).total_seconds(), (finished - created).total_seconds())
+        for created, finished, _ in rows
+    )
+    confirmed = [seconds for _, seconds in latencies]
+    minutes = {}
+    for at, seconds in latencies:
+        minutes.setdefault(int(at // 60), []).append(seconds)
+    depth = [sum(s[1].values()) for s in sampler.rows]
+    backlog = [s[3] for s in sampler.rows]
+    report = {
+        "drain": drain,
+        "offered_rate_per_second": rate,
+        "achieved_rate_per_second": len(order_ids) / offered_seconds,
+        "seconds": SECONDS,
+        "orders": len(order_ids),
+        "not_confirmed": sum(status != "confirmed" for _, _, status in rows),
+        "checkout_202_ms": {
+            "median": statistics.median(answers) * 1000,
+            "p95": base.percentile(answers, 0.95) * 1000,
+        },
+        "checkout_to_confirmed_ms": {
+            "median": statistics.median(confirmed) * 1000,
+            "p95": base.percentile(confirmed, 0.95) * 1000,
+            "max": max(confirmed) * 1000,
+        },
+        "p95_by_minute_ms": {
+            str(m): round(base.percentile(v, 0.95) * 1000) for m, v in sorted(minutes.items())
+        },
+        "messages_ready": {"max": max(depth, default=0)},
+        "open_steps": {
+            "max": max(backlog, default=0),
+            "median": statistics.median(backlog) if backlog else 0,
+            "last_minute_max": max(backlog[-60:], default=0),
+        },
+        "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    report["plots"] = plot(sampler.rows, latencies)
+    (OUT / "sustained.json").write_text(json.dumps(report, indent=2))
+    (OUT / "sustained.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    c, q = report["checkout_to_confirmed_ms"], report["open_steps"]
+    lines = [
+        f"# Orders at {SHARE:.0%} of the drain rate for {report['seconds']} s",
+        "",
+        f"- Drain rate (all steps done): {json.dumps(report['drain'])}",
+        f"- Offered {report['offered_rate_per_second']:.2f} orders/s, placed "
+        f"{report['achieved_rate_per_second']:.2f}/s, {report['orders']} orders, "
+        f"{report['not_confirmed']} not confirmed",
+        f"- POST /checkout (in process): median {report['checkout_202_ms']['median']:.0f} ms, "
+        f"p95 {report['checkout_202_ms']['p95']:.0f} ms",
+        f"- Checkout -> confirmed: median {c['median']:.0f} ms, p95 {c['p95']:.0f} ms, "
+        f"max {c['max']:.0f} ms (target p95 ≤ 2,000 ms)",
+        f"- p95 by minute (ms): {report['p95_by_minute_ms']}",
+        f"- Order steps not finished (backlog): median {q['median']}, max {q['max']}, "
+        f"max in the last minute {q['last_minute_max']}; messages ready in the broker: "
+        f"max {report['messages_ready']['max']}",
+        f"- Load average at the end: {report['load_average']}",
+        "",
+        *[f"![{name}]({name})" for name in report["plots"]],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
