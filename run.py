@@ -161,6 +161,10 @@ def serve(config: dict, started: float) -> int:
     return 0 if manager.returncode in STOPPED_BY_SIGNAL else (manager.returncode or 0)
 
 
+# Database connections one payment step holds at its peak (services/payments/authorisation.py).
+PAYMENT_STEP_CONNECTIONS = 2
+
+
 def processes(config: dict) -> dict[str, list[str]]:
     """The commands honcho runs (each in the foreground, each in its own process group)."""
     python, level = sys.executable, config["LOG_LEVEL"].lower()
@@ -188,10 +192,16 @@ def processes(config: dict) -> dict[str, list[str]]:
             *["--prefetch-multiplier", str(config["WORKER_PREFETCH_MULTIPLIER"])],
             *["--loglevel", level],
         ],
-        # Calls to the payment provider wait on the network: threads, not processes, and a
-        # database connection per thread (a payment step holds one across the call).
+        # Calls to the payment provider wait on the network: threads, not processes. A payment
+        # step holds two database connections at once (its advisory-lock guard across the
+        # call, and its session's), so two per thread: with one per thread, a busy pool ran
+        # on overflow connections (opened and closed around each step) and then waited for
+        # connections (tests/tasks/test_step_connections.py).
         "payments": [
-            *["env", f"DATABASE_POOL_SIZE={config['PAYMENTS_CONCURRENCY']}"],
+            *[
+                "env",
+                f"DATABASE_POOL_SIZE={PAYMENT_STEP_CONNECTIONS * config['PAYMENTS_CONCURRENCY']}",
+            ],
             *celery,
             "worker",
             *["--queues", "payments", "--events", "--without-mingle"],

@@ -6,7 +6,17 @@ import enum
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +52,13 @@ class Book(TimestampMixin, Base):
         Index("ix_books_newest", text("publication_year DESC NULLS LAST"), "id"),
         Index("ix_books_price", "price_cents", "id"),
         Index("ix_books_title_sort", "title_sort", "id"),
+        # GET /languages counts active books per language from this index alone (an index-only
+        # scan), and the language filter and its check use it.
+        Index(
+            "ix_books_active_language",
+            "language",
+            postgresql_where=text("status = 'active'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -53,7 +70,7 @@ class Book(TimestampMixin, Base):
         Text(collation="C"), Computed(TITLE_SORT_SQL, persisted=True)
     )
     description: Mapped[str | None] = mapped_column(Text)
-    language: Mapped[str | None] = mapped_column(String(16), index=True)
+    language: Mapped[str | None] = mapped_column(String(16))
     publication_year: Mapped[int | None]
     page_count: Mapped[int | None]
     price_cents: Mapped[int]
@@ -80,6 +97,15 @@ class Book(TimestampMixin, Base):
 
 class Author(TimestampMixin, Base):
     __tablename__ = "authors"
+    __table_args__ = (
+        # Author search (services.search.authors) matches parts of the folded name.
+        Index(
+            "ix_authors_name_folded_trgm",
+            func.search_fold(text("name")).label("folded"),
+            postgresql_using="gin",
+            postgresql_ops={"folded": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(Text, unique=True)
@@ -108,6 +134,9 @@ class Genre(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
+    # Active books linked to the genre, kept by database triggers (migration 0017) in the
+    # transaction that changes a link or a book's status: GET /genres reads it, not the links.
+    books_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class BookGenre(Base):

@@ -137,18 +137,10 @@ def get_book(book_id: uuid.UUID) -> dict:
 
 
 def list_genres() -> list[dict]:
-    """Every genre by name, with how many active books it holds."""
-    counted = (
-        select(BookGenre.genre_id, func.count().label("books_count"))
-        .join(Book, Book.id == BookGenre.book_id)
-        .where(Book.status == BookStatus.ACTIVE)
-        .group_by(BookGenre.genre_id)
-        .subquery()
-    )
+    """Every genre by name, with how many active books it holds (the count the database keeps
+    on the genre row: models.catalog.Genre.books_count)."""
     rows = db.session.execute(
-        select(Genre.slug, Genre.name, func.coalesce(counted.c.books_count, 0))
-        .outerjoin(counted, counted.c.genre_id == Genre.id)
-        .order_by(Genre.name, Genre.slug)
+        select(Genre.slug, Genre.name, Genre.books_count).order_by(Genre.name, Genre.slug)
     ).all()
     return [{"slug": slug, "name": name, "books_count": count} for slug, name, count in rows]
 
@@ -281,9 +273,16 @@ def _active_books(*extra_columns) -> Select:
 
 def _filtered(stmt: Select, filters: BookFilters) -> Select:
     if filters.author is not None:
-        stmt = stmt.where(
-            exists().where(BookAuthor.book_id == Book.id, BookAuthor.author_id == filters.author)
+        # An author has few books: fetch them first, then sort them. As an EXISTS, the planner
+        # walks the sort order's index through every book looking for them (100k books, an
+        # author of 625: 47 ms; this way 6 ms, tests/bench/explain.py).
+        written = (
+            select(BookAuthor.book_id)
+            .where(BookAuthor.author_id == filters.author)
+            .cte("written")
+            .prefix_with("MATERIALIZED")
         )
+        stmt = stmt.join(written, written.c.book_id == Book.id)
     if filters.language is not None:
         stmt = stmt.where(Book.language == filters.language)
     if filters.price_min is not None:

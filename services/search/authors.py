@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Select, and_, case, func, literal, select
 
 from models import Author, Book, BookAuthor, BookStatus, db
-from services.catalog.reads import _active_book_counts, _fetch_after
+from services.catalog.reads import _active_book_counts, _escape_like, _fetch_after
 from services.pagination import CursorCodec, Page, SortKey, SortOrder, text_key, uuid_key
 from services.search import spelling
 from services.search.text import words
@@ -45,7 +45,9 @@ def _ranked(terms: list[str]) -> Select:
     folded = func.search_fold(Author.name)
     # Terms are letters and digits only (services.search.text), so they are safe in a regex.
     whole_words = and_(*(folded.op("~")(literal(rf"\m{term}\M")) for term in terms))
-    anywhere = and_(*(func.strpos(folded, term) > 0 for term in terms))
+    # LIKE '%term%' (not strpos) so the trigram index on search_fold(name) serves it
+    # (ix_authors_name_folded_trgm; terms of three letters or more).
+    anywhere = and_(*(folded.like(f"%{_escape_like(term)}%", escape="\\") for term in terms))
     popularity = (
         select(func.coalesce(func.sum(Book.ratings_count + Book.sales_count), 0))
         .join(BookAuthor, BookAuthor.book_id == Book.id)

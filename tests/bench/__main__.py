@@ -502,6 +502,8 @@ def main() -> None:
     report["generate_seconds"] = round(time.perf_counter() - started, 1)
     report["catalog"][f"{LARGE_CATALOG:,} books (PostgreSQL search)"] = measure("100k")
     if not searching_only:
+        log("query plans of the catalog reads (var/bench/explain.md)")
+        run(sys.executable, "-m", "tests.bench.explain")
         log("checkout")
         run(sys.executable, "-m", "tests.bench.checkout", stdout=subprocess.DEVNULL)
         report["checkout"] = json.loads((OUT_DIR / "checkout.json").read_text())
