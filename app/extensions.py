@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from flask_caching import Cache
 from flask_cors import CORS
 from flask_limiter import Limiter
@@ -56,7 +57,20 @@ def register_cors(app: Flask) -> None:
     )
 
 
+class NoCookieSessions(SessionInterface):
+    """The API authenticates with bearer tokens and keeps no cookie session: Flask's default
+    would still build a signing serializer on every request (~30 us of a ~1 ms cached read).
+    ``flask.session`` is a read-only empty NullSession."""
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        return None
+
+
 def register_extensions(app: Flask) -> None:
+    app.session_interface = NoCookieSessions()
     db.init_engine(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"])
     app.teardown_appcontext(lambda exc: db.session.remove())
     app.config.setdefault("API_SPEC_OPTIONS", spec_options())

@@ -20,6 +20,7 @@ NOTIFY = "notify"  # fan a notification event out to its channels
 PAYMENT_EVENT = "payment_event"
 PAYMENT_RESUMED = "payment_resumed"
 PAYMENT_REFUND = "payment_refund"
+_RECORDED = "outbox_recorded"  # session.info: the messages recorded through this session
 
 
 def record(kind: str, payload: dict) -> OutboxMessage:
@@ -30,7 +31,20 @@ def record(kind: str, payload: dict) -> OutboxMessage:
     headers = headers or None
     message = OutboxMessage(kind=kind, payload=payload, headers=headers)
     db.session.add(message)
+    # Kept for the send after commit, which then needs no SELECT to read it back.
+    db.session.info.setdefault(_RECORDED, []).append(message)
     return message
+
+
+def recorded(message_ids: Sequence[int]) -> list[OutboxMessage]:
+    """The messages with these ids: those this session recorded (and committed) as they are,
+    the others read from the database."""
+    held = {message.id: message for message in db.session.info.pop(_RECORDED, [])}
+    found = [held[message_id] for message_id in message_ids if message_id in held]
+    missing = [message_id for message_id in message_ids if message_id not in held]
+    if missing:
+        found += db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(missing)))
+    return found
 
 
 def mark_sent(message_ids: Sequence[int]) -> None:

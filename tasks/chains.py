@@ -30,7 +30,6 @@ from collections.abc import Sequence
 
 from celery import Celery, chain, group
 from celery.canvas import Signature
-from sqlalchemy import select
 
 from models import OutboxMessage, db
 from services import outbox
@@ -158,9 +157,7 @@ def send_recorded(celery_app: Celery, outbox_ids: Sequence[int]) -> list[int]:
     if not outbox_ids:
         return []
     try:
-        messages = list(
-            db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)))
-        )
+        messages = outbox.recorded(outbox_ids)
         sent = publish(celery_app, messages)
         outbox.mark_sent(sent)
         db.session.commit()

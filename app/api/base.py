@@ -33,6 +33,11 @@ class Blueprint(_SmorestBlueprint):
         self._without_query: set[tuple[str, str]] = set()
         self.before_request(self._refuse_unexpected_query)
 
+    def arguments(self, schema, *args, **kwargs):
+        """flask-smorest's, with one schema instance for all requests: given a class, webargs
+        builds a new instance per request (deep-copying every declared field)."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
     def _refuse_unexpected_query(self):
         """An operation without query parameters refuses any, by name, like the others."""
         if not request.args:

@@ -165,3 +165,21 @@ def test_an_archived_book_in_the_cart_blocks_checkout(client, app):
     response = check_out(client, headers)
 
     assert response.status_code == 422 and response.get_json()["error"] == "book_unavailable"
+
+
+def test_guest_checkouts_past_the_limit_are_refused_while_accounts_are_not(client, app):
+    # Given a guest who already checked out as often as the limit allows (the limit counts
+    # every attempt, here without a cart token)
+    allowed = int(app.config["RATE_LIMIT_GUEST_CHECKOUT"].split(" per ")[0])
+    body = checkout_body(email=f"limit-{uuid.uuid4().hex[:8]}@example.com")
+    for _ in range(allowed):
+        assert client.post("/api/v1/checkout", json=body).status_code != 429
+
+    # When the guest tries once more, and a shopper with an account checks out meanwhile
+    refused = client.post("/api/v1/checkout", json=body)
+    account = check_out(client, _shopper(app, client, (make_book(on_hand=3), 1)))
+
+    # Then the guest is refused with a 429 and Retry-After; the account's checkout is accepted
+    assert refused.status_code == 429 and refused.json["error"] == "rate_limited"
+    assert refused.headers.get("Retry-After")
+    assert account.status_code == 202, account.get_json()

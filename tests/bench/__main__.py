@@ -7,7 +7,8 @@ figure is the median of BENCH_RUNS runs. Writes var/bench/report.md (and report.
 Recommendation rows (tests/bench/recommendations.py): a book's "also liked", a logged-in
 shopper's picks and a guest cart's, cached (warmed first) and uncached
 (RECOMMENDATIONS_CACHE=false). ``BENCH_ONLY=recommendations`` runs only the ceiling and those
-rows on the 10k catalog (a few minutes).
+rows on the 10k catalog (a few minutes). ``BENCH_ONLY=checkout`` runs only ``POST /checkout``
+alone under gunicorn beside the bare-Flask ceiling (tests/bench/checkout_api.py).
 """
 
 from __future__ import annotations
@@ -408,6 +409,18 @@ def write_report(report: dict) -> None:
             f"the in-process API placed {throughput['api_checkouts_per_second_in_process']:.0f} "
             "checkouts/s",
         ]
+    checkout_api = report.get("checkout_api")
+    if checkout_api:
+        alone, bare = checkout_api["checkout"], checkout_api["ceiling_bare_flask"]
+        lines += [
+            "",
+            f"## POST /checkout alone (tests/bench/checkout_api.py: gunicorn "
+            f"{checkout_api['gunicorn']}, {checkout_api['connections']} connections)",
+            "",
+            f"- {alone['rps']:.0f} checkouts/s (runs {alone['runs_rps']}), p50 "
+            f"{alone['p50_ms']:.0f} ms, p95 {alone['p95_ms']:.0f} ms; bare-Flask ceiling in the "
+            f"same run {bare['rps']:.0f} req/s: ratio {checkout_api['checkout_of_ceiling']:.3f}",
+        ]
     lines += _linked_reports()
     lines += [
         "",
@@ -450,6 +463,9 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("make bench needs wrk (Debian: apt-get install wrk)")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
+    if ONLY == "checkout":
+        run(sys.executable, "-m", "tests.bench.checkout_api")
+        return
     report = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "catalog": {}}
     log("ceilings")
     with gunicorn("tests.bench.ceiling:app", free_port()) as base:
@@ -491,6 +507,9 @@ def main() -> None:
         log("checkout")
         run(sys.executable, "-m", "tests.bench.checkout", stdout=subprocess.DEVNULL)
         report["checkout"] = json.loads((OUT_DIR / "checkout.json").read_text())
+        log("POST /checkout alone")
+        run(sys.executable, "-m", "tests.bench.checkout_api", stdout=subprocess.DEVNULL)
+        report["checkout_api"] = json.loads((OUT_DIR / "checkout_api.json").read_text())
     report["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     write_report(report)
     log(f"report written to {OUT_DIR / 'report.md'}")

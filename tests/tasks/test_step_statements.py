@@ -7,9 +7,9 @@ import functools
 from collections import Counter
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from models import OrderStatus, StepStatus, db
+from models import OrderStatus, OutboxMessage, StepStatus, db
 from services.orders import checkout, placement
 from services.orders import lifecycle as orders
 from tests.factories import auth_headers, make_book, make_user
@@ -108,3 +108,36 @@ def test_each_order_step_stays_within_its_statement_budget(app, committed, count
         assert 0 < statements[name] <= STATEMENT_BUDGET[name], (name, dict(statements))
         assert commits[name] <= COMMIT_BUDGET[name], (name, dict(commits))
     assert sum(statements.values()) <= sum(STATEMENT_BUDGET.values())
+
+
+# POST /checkout by an account: the user, the cart, its lines, the books; the domain event,
+# order, lines, steps, cart lock and outbox message; the outbox mark after the publish (the
+# message is sent as recorded, not read back).
+CHECKOUT_STATEMENTS = 11
+CHECKOUT_COMMITS = 2  # the order, then the outbox mark once published
+
+
+def test_post_checkout_stays_within_its_statement_budget(app, committed, counted):
+    current, statements, commits = counted
+    # Given a shopper with two books in the cart
+    user = make_user()
+    client, headers = app.test_client(), auth_headers(app, user)
+    for book in (make_book(on_hand=5), make_book(on_hand=5)):
+        add_to_cart(client, headers, book, 1)
+
+    # When the shopper checks out
+    current["label"] = "checkout"
+    response = client.post("/api/v1/checkout", json=checkout_body(), headers=headers)
+    current["label"] = None
+
+    # Then the order is accepted and its chain published (the outbox message marked sent)
+    assert response.status_code == 202, response.get_json()
+    db.session.remove()
+    message = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.payload["order_id"].astext == response.json["id"])
+    ).one()
+    assert message.sent_at is not None
+    # And it took no more statements and commits than its budget
+    print("checkout statements:", statements["checkout"], "commits:", commits["checkout"])
+    assert statements["checkout"] <= CHECKOUT_STATEMENTS
+    assert commits["checkout"] <= CHECKOUT_COMMITS
