@@ -2,7 +2,7 @@
 
     reserve_stock (orders) -> capture_payment (payments)
         -> confirm_order + reindex_books (orders, one task)
-        -> group(send_order_email (email), request_shipment (shipping carrier call, orders))
+        -> send_order_email (email) and request_shipment (shipping carrier call, orders)
 
 Five hops for six steps: confirm_order and reindex_books always follow each other on the
 orders queue and touch only the database, so one task runs both, each still its own
@@ -13,14 +13,22 @@ search queue's debounced batch (``tasks.search.reindex_books``, woken through th
 rebuilds their documents for many orders at once. A step that ends the flow (rejected,
 declined, awaiting the customer) stops the chain itself.
 
+The confirm task sends the last two itself (``after_confirmation``), each its own message,
+rather than the chain ending in a Celery group: whoever applies a group (the API relaying
+the outbox, or the worker reaching the end of the chain) builds a GroupResult that registers
+each member with the Redis result backend and subscribes to its channel, and as the steps
+keep no result, nothing ever released them: two entries and two pub/sub channels per order
+in every publishing process, for good (tests/tasks/test_chain_publishing.py).
+
 An order that waited for the shopper (3-D Secure) resumes when the provider says so:
 
     handle_payment_event (payments) -> confirm_order + reindex_books (orders)
-        -> group(send_order_email, request_shipment)
+        -> send_order_email, request_shipment
 
 Chains published before this layout (confirm_order followed by a group of send_order_email,
 request_shipment and reindex_books tasks, or by send_order_email alone) still run: every step
-is idempotent and the single-step tasks stay registered.
+is idempotent (the follow-ups then run twice, the second time as no-ops) and the single-step
+tasks stay registered.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from celery import Celery, chain, group
+from celery import Celery, chain
 from celery.canvas import Signature
 
 from models import OutboxMessage, db
@@ -61,26 +69,21 @@ def order_placement_chain(celery_app: Celery, order_id: str) -> Signature:
     def step(name: str, *args) -> Signature:
         return celery_app.signature(name, args=(order_id, *args), immutable=True)
 
-    return chain(
-        step(RESERVE_STOCK),
-        step(CAPTURE_PAYMENT),
-        step(CONFIRM_ORDER),
-        group(step(SEND_ORDER_EMAIL, "confirmed"), step(REQUEST_SHIPMENT)),
-        app=celery_app,
-    )
+    return chain(step(RESERVE_STOCK), step(CAPTURE_PAYMENT), step(CONFIRM_ORDER), app=celery_app)
 
 
 def payment_resumed_chain(celery_app: Celery, order_id: str) -> Signature:
     """The rest of the placement flow once the held payment is authorised."""
+    return celery_app.signature(CONFIRM_ORDER, args=(order_id,), immutable=True)
 
-    def step(name: str, *args) -> Signature:
-        return celery_app.signature(name, args=(order_id, *args), immutable=True)
 
-    return chain(
-        step(CONFIRM_ORDER),
-        group(step(SEND_ORDER_EMAIL, "confirmed"), step(REQUEST_SHIPMENT)),
-        app=celery_app,
-    )
+def after_confirmation(celery_app: Celery, order_id: str) -> list[Signature]:
+    """What the confirm task sends once the order is confirmed: the mail and the shipment,
+    side by side (a carrier that is down never holds the mail back)."""
+    return [
+        celery_app.signature(SEND_ORDER_EMAIL, args=(order_id, "confirmed"), immutable=True),
+        celery_app.signature(REQUEST_SHIPMENT, args=(order_id,), immutable=True),
+    ]
 
 
 def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:

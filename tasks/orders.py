@@ -18,7 +18,7 @@ from services.orders import lifecycle as orders
 from services.orders import outcomes
 from services.orders import placement as order_placement
 from services.orders.placement import Outcome, StepResult
-from tasks.chains import send_recorded
+from tasks.chains import after_confirmation, send_recorded
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ def capture_payment(self, order_id: str) -> str | dict:
 def confirm_order(self, order_id: str) -> str | dict:
     """Turn held stock into sold stock and confirm the order; then, in this same task (it
     always follows on this queue and only writes to the database), record the books to
-    reindex. Each step is its own transaction and timeline row; a retry re-runs the finished
-    ones as no-ops."""
+    reindex, and send the confirmation mail and the shipment request. Each step is its own
+    transaction and timeline row; a retry re-runs the finished ones as no-ops."""
     for name, step in (
         ("confirm_order", order_placement.confirm_order),
         ("reindex_books", order_placement.reindex_books),
@@ -102,6 +102,10 @@ def confirm_order(self, order_id: str) -> str | dict:
         answer = _run(self, step, order_id, name)
         if answer != Outcome.CONTINUE.value:
             return answer
+    # The mail and the shipment, each its own message (not a group: see tasks/chains). A
+    # redelivered confirm sends them again; both steps are idempotent.
+    for follow_up in after_confirmation(self.app, order_id):
+        follow_up.apply_async()
     return answer
 
 
