@@ -19,7 +19,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -53,6 +52,7 @@ from app import create_app  # noqa: E402
 from app.auth import access_token_for  # noqa: E402
 from config.settings import ROOT, VAR_DIR  # noqa: E402
 from models import User, db  # noqa: E402
+from tests.bench.sampling import Sampler  # noqa: E402
 from tests.support.database import recreate_database  # noqa: E402
 from tests.support.orders import checkout_body  # noqa: E402
 from tests.support.workers import LayoutWorkers  # noqa: E402
@@ -100,28 +100,6 @@ def prepare(app) -> Path:
     path = OUT / "load_fixture.json"
     path.write_text(json.dumps(fixture))
     return path
-
-
-class Sampler(threading.Thread):
-    """Queue depth (ready + unacknowledged) and confirmed orders, every second."""
-
-    def __init__(self, app) -> None:
-        super().__init__(daemon=True)
-        self.app, self.rows, self.done = app, [], threading.Event()
-
-    def run(self) -> None:
-        celery_app = self.app.extensions["celery"]
-        started = time.monotonic()
-        with celery_app.connection_for_write() as conn, self.app.app_context():
-            channel = conn.default_channel
-            while not self.done.is_set():
-                depth = {q: channel.queue_declare(q, passive=True).message_count for q in QUEUES}
-                confirmed = db.session.execute(
-                    text("SELECT count(*) FROM orders WHERE status = 'confirmed'")
-                ).scalar()
-                db.session.commit()
-                self.rows.append((time.monotonic() - started, depth, confirmed))
-                self.done.wait(1.0)
 
 
 def run_locust(base: str, fixture: Path) -> Path:

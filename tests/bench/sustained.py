@@ -24,11 +24,10 @@ import time
 # isort: off
 from tests.bench import checkout as base  # sets the benchmark's environment first: import it first
 
-from sqlalchemy import text
 
 from app import create_app
 from config.settings import VAR_DIR
-from models import db
+from tests.bench.sampling import Sampler
 from tests.support.database import recreate_database
 from tests.support.workers import LayoutWorkers
 from workers import QUEUES
@@ -39,34 +38,6 @@ SHARE = float(os.environ.get("BENCH_SUSTAINED_SHARE", "0.8"))
 DRAIN_ORDERS = int(os.environ.get("BENCH_SUSTAINED_DRAIN_ORDERS", "300"))
 PLACERS = 4
 OUT = VAR_DIR / "bench"
-
-
-class Sampler(threading.Thread):
-    """Messages ready in every queue, order steps not yet finished (the backlog, including
-    messages the workers have prefetched, which the broker no longer counts as ready) and
-    confirmed orders, each second."""
-
-    def __init__(self, app) -> None:
-        super().__init__(daemon=True)
-        self.app, self.rows, self.done = app, [], threading.Event()
-
-    def run(self) -> None:
-        celery_app = self.app.extensions["celery"]
-        started = time.monotonic()
-        with celery_app.connection_for_write() as conn, self.app.app_context():
-            channel = conn.default_channel
-            while not self.done.is_set():
-                depth = {q: channel.queue_declare(q, passive=True).message_count for q in QUEUES}
-                confirmed, open_steps = db.session.execute(
-                    text(
-                        "SELECT (SELECT count(*) FROM orders WHERE status = 'confirmed'), "
-                        "(SELECT count(*) FROM order_steps "
-                        "WHERE status IN ('pending', 'running'))"
-                    )
-                ).one()
-                db.session.commit()
-                self.rows.append((time.monotonic() - started, depth, confirmed, open_steps))
-                self.done.wait(1.0)
 
 
 def offer(app, shoppers: list[dict], rate: float) -> tuple[list[str], list[float]]:

@@ -82,3 +82,24 @@ def wait_for_idle_workers(celery_app, timeout: float = 30.0) -> bool:
         quiet_checks = quiet_checks + 1 if not busy and not queued_messages(celery_app) else 0
         time.sleep(0.1)
     return quiet_checks >= 2
+
+
+def placement_steps() -> dict:
+    """Each step of the placement flow as its task runs it (the step function, with the
+    configured carrier and the confirmation mail), by timeline name, in chain order."""
+    import functools
+
+    from services.orders import lifecycle, placement
+    from tasks.orders import _shipment_step
+
+    return {
+        "reserve_stock": placement.reserve_stock,
+        "capture_payment": placement.capture_payment,
+        "confirm_order": placement.confirm_order,
+        "request_shipment": _shipment_step(),
+        "reindex_books": placement.reindex_books,
+        "send_order_email": functools.partial(
+            placement.confirmation_email_step,
+            send=functools.partial(lifecycle.send_email, event="confirmed"),
+        ),
+    }

@@ -3,21 +3,16 @@ of `make run`'s workers (run.processes) must cover their threads at that peak.""
 
 from __future__ import annotations
 
-import functools
-
 from sqlalchemy import event
 
 import run
 from models import db
 from services.orders import checkout, placement
-from services.orders import lifecycle as orders
 from tests.factories import auth_headers, make_book, make_user
-from tests.support.orders import add_to_cart, checkout_body
+from tests.support.orders import add_to_cart, checkout_body, placement_steps
 
 
 def test_pool_sizes_cover_the_connections_each_step_holds(app, committed, engine):
-    from tasks.orders import _shipment_step
-
     held, peak, current = [0], {}, {"label": None}
 
     def checked_out(*_):
@@ -40,17 +35,7 @@ def test_pool_sizes_cover_the_connections_each_step_holds(app, committed, engine
     event.listen(engine.pool, "checkin", checked_in)
     try:
         with app.app_context():
-            steps = {
-                "reserve_stock": placement.reserve_stock,
-                "capture_payment": placement.capture_payment,
-                "confirm_order": placement.confirm_order,
-                "request_shipment": _shipment_step(),
-                "reindex_books": placement.reindex_books,
-                "send_order_email": functools.partial(
-                    placement.confirmation_email_step,
-                    send=functools.partial(orders.send_email, event="confirmed"),
-                ),
-            }
+            steps = placement_steps()
             for name, step in steps.items():
                 current["label"] = name
                 assert step(order_id).outcome is placement.Outcome.CONTINUE, name

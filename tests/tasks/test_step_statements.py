@@ -3,7 +3,6 @@ database: a regression guard (a new query in a step shows up here, not in produc
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 
 import pytest
@@ -11,9 +10,8 @@ from sqlalchemy import event, select
 
 from models import OrderStatus, OutboxMessage, StepStatus, db
 from services.orders import checkout, placement
-from services.orders import lifecycle as orders
 from tests.factories import auth_headers, make_book, make_user
-from tests.support.orders import add_to_cart, checkout_body
+from tests.support.orders import add_to_cart, checkout_body, placement_steps
 
 # Measured when the guard was written (see docs/performance.md); raise one only with a reason.
 # (Savepoint statements count: reserve_stock and confirm_order each open one.)
@@ -64,7 +62,6 @@ def counted(engine):
 
 
 def test_each_order_step_stays_within_its_statement_budget(app, committed, counted):
-    from tasks.orders import _shipment_step
 
     current, statements, commits = counted
     # Given a placed order of two books (the chain not sent: the steps run here, in order)
@@ -77,17 +74,7 @@ def test_each_order_step_stays_within_its_statement_budget(app, committed, count
 
     # When every step runs once, as the worker runs them
     with app.app_context():
-        steps = {
-            "reserve_stock": placement.reserve_stock,
-            "capture_payment": placement.capture_payment,
-            "confirm_order": placement.confirm_order,
-            "request_shipment": _shipment_step(),
-            "reindex_books": placement.reindex_books,
-            "send_order_email": functools.partial(
-                placement.confirmation_email_step,
-                send=functools.partial(orders.send_email, event="confirmed"),
-            ),
-        }
+        steps = placement_steps()
         for name, step in steps.items():
             db.session.remove()  # each task starts with a fresh session
             current["label"] = name
