@@ -215,9 +215,14 @@ def _write_suggestions(session: Session, ids: list, authors_before: Sequence) ->
     ).all()
     if not authors:
         return
-    # An author left with no indexed book is no longer suggested.
+    # An author left with no indexed book is no longer suggested; the others are upserted
+    # below, rewritten only where their text, popularity or prefixes changed.
     session.execute(
-        text("DELETE FROM search_suggestions WHERE kind = 'author' AND id = ANY(:authors)"),
+        text(
+            "DELETE FROM search_suggestions s WHERE s.kind = 'author' AND s.id = ANY(:authors)"
+            " AND NOT EXISTS (SELECT 1 FROM book_authors x JOIN search_documents d"
+            " ON d.book_id = x.book_id WHERE x.author_id = s.id)"
+        ),
         {"authors": authors},
     )
     session.execute(

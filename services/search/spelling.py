@@ -23,7 +23,7 @@ def correct(session: Session, terms: list[str]) -> list[str]:
         return terms
     rows = session.execute(
         text(
-            "SELECT t.n, coalesce(w.books, 0) AS held, c.word, c.books, c.likeness"
+            "SELECT t.n, c.word, c.books, c.likeness"
             " FROM unnest(CAST(:terms AS text[])) WITH ORDINALITY AS t(term, n)"
             " LEFT JOIN search_words w ON w.word = t.term"
             " LEFT JOIN LATERAL ("
@@ -42,7 +42,7 @@ def correct(session: Session, terms: list[str]) -> list[str]:
         },
     ).all()
     candidates: dict[int, list] = {}
-    for n, _held, word, books, likeness in rows:
+    for n, word, books, likeness in rows:
         if word is not None:
             candidates.setdefault(n - 1, []).append((word, books, likeness))
     return [_closest(term, candidates.get(i, ())) or term for i, term in enumerate(terms)]
