@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -20,6 +21,11 @@ log = logging.getLogger("bookstore.orders")
 STOPPED = "stopped"
 
 
+class ConfirmedOrder(NamedTuple):
+    created_at: datetime
+    number: int | None
+
+
 def stopped(order_status: str | None, reason: str | None) -> dict:
     """The result of a step that ended the order's flow for a business reason."""
     return {"outcome": STOPPED, "order_status": order_status, "reason": reason}
@@ -29,7 +35,7 @@ def after_step(order_id: uuid.UUID, step: str, result: StepResult) -> str | dict
     """Log and count what the committed step did; the task's return value."""
     if result.outcome is Outcome.CONTINUE:
         if step == "confirm_order":
-            _confirmed(order_id)
+            _confirmed(order_id, result.detail)
         return result.outcome.value
     row = db.session.execute(
         select(Order.status, Order.status_reason, Order.number).where(Order.id == order_id)
@@ -73,11 +79,16 @@ def _report_stop(
     metrics.ORDERS.labels(status).inc()
 
 
-def _confirmed(order_id: uuid.UUID) -> None:
-    row = db.session.execute(
-        select(Order.created_at, Order.number).where(Order.id == order_id)
-    ).one_or_none()
-    db.session.commit()
+def _confirmed(order_id: uuid.UUID, detail: dict) -> None:
+    # The step that confirmed the order passes what the report needs (no read back); a
+    # redelivered step that found it confirmed already passes nothing.
+    if "created_at" in detail:
+        row = ConfirmedOrder(detail["created_at"], detail["number"])
+    else:
+        row = db.session.execute(
+            select(Order.created_at, Order.number).where(Order.id == order_id)
+        ).one_or_none()
+        db.session.commit()
     metrics.ORDERS.labels(str(OrderStatus.CONFIRMED)).inc()
     if row is not None:
         created_at = row.created_at

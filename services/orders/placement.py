@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     Cart,
@@ -22,6 +23,7 @@ from models import (
     Order,
     OrderStatus,
     OrderStep,
+    Payment,
     Shipment,
     StepStatus,
     db,
@@ -55,7 +57,8 @@ class Outcome(enum.StrEnum):
 class StepResult:
     outcome: Outcome
     outbox_ids: list[int] = field(default_factory=list)
-    # What an operator needs to know about a stop (logged once the step committed).
+    # What the report logged once the step committed needs: an operator reading a stop, the
+    # confirmation (when it happened after checkout).
     detail: dict = field(default_factory=dict)
 
 
@@ -63,29 +66,53 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def lock_order(order_id: uuid.UUID) -> Order:
-    """The order row locked, with its steps, lines and payment as committed now.
+def lock_order(order_id: uuid.UUID, *, lines: bool = False, payment: bool = True) -> Order:
+    """The order row locked, with its steps and payment as committed now; its lines with it
+    when ``lines`` (else loaded on first use).
 
     Two statements on purpose: when ``FOR UPDATE`` has to wait for another transaction,
     PostgreSQL re-reads only the locked row, so rows joined in the same statement (steps,
     payment) could predate the commit we waited for. Read after the lock is held, in a new
-    READ COMMITTED snapshot, they cannot."""
-    locked = db.session.scalar(
-        select(Order.id).where(Order.id == order_id).with_for_update(of=Order)
+    READ COMMITTED snapshot, they cannot. Lines never change after checkout, so they may
+    come with the lock. No statement loads steps x lines (that product cost more ORM rows
+    than the rest of the step); a step that needs neither lines nor payment skips them."""
+    query = select(Order).where(Order.id == order_id).with_for_update(of=Order)
+    if lines:
+        query = query.options(joinedload(Order.lines))
+    # The locked read wins over rows this session loaded before the lock.
+    order = (
+        db.session.scalars(query.execution_options(populate_existing=True)).unique().one_or_none()
     )
-    if locked is None:
+    if order is None:
         raise OrderNotFound()
-    return (
-        db.session.scalars(
-            select(Order)
-            .where(Order.id == order_id)
-            .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.payment))
-            # The locked read wins over rows this session loaded before the lock.
+    if payment:
+        rows = db.session.execute(
+            select(OrderStep, Payment)
+            .outerjoin(Payment, Payment.order_id == OrderStep.order_id)
+            .where(OrderStep.order_id == order_id)
+            .order_by(OrderStep.position)
             .execution_options(populate_existing=True)
-        )
-        .unique()
-        .one()
-    )
+        ).all()
+        steps = [row[0] for row in rows]
+        set_committed_value(order, "payment", rows[0][1] if rows else _payment_row(order_id))
+    else:
+        steps = db.session.scalars(
+            select(OrderStep)
+            .where(OrderStep.order_id == order_id)
+            .order_by(OrderStep.position)
+            .execution_options(populate_existing=True)
+        ).all()
+    set_committed_value(order, "steps", list(steps))
+    return order
+
+
+def _payment_row(order_id: uuid.UUID) -> Payment | None:
+    # Only for an order without steps (none placed by checkout is).
+    return db.session.scalars(
+        select(Payment)
+        .where(Payment.order_id == order_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def _step(order: Order, name: str) -> OrderStep:
@@ -133,12 +160,20 @@ def email_later(order_id: uuid.UUID, event: str) -> int:
     return message.id
 
 
-def run_step(order_id: uuid.UUID, name: str, work: Callable[[Order, OrderStep], StepResult]):
-    """Run ``work`` on the locked order in one transaction. A failure (database or network)
-    is rolled back, recorded on the step (attempts, error) and re-raised for the retry."""
+def run_step(
+    order_id: uuid.UUID,
+    name: str,
+    work: Callable[[Order, OrderStep], StepResult],
+    *,
+    lines: bool = False,
+    payment: bool = True,
+):
+    """Run ``work`` on the locked order in one transaction (``lines`` and ``payment``: what
+    ``work`` reads, see ``lock_order``). A failure (database or network) is rolled back,
+    recorded on the step (attempts, error) and re-raised for the retry."""
     started = _now()
     try:
-        order = lock_order(order_id)
+        order = lock_order(order_id, lines=lines, payment=payment)
         result = work(order, _step(order, name), started)
         db.session.commit()
         return result
@@ -196,7 +231,7 @@ def _reserve(order: Order, step: OrderStep, started: datetime) -> StepResult:
 
 def reserve_stock(order_id: uuid.UUID) -> StepResult:
     """Hold every line's stock (all or nothing) or reject the order."""
-    result = run_step(order_id, "reserve_stock", _reserve)
+    result = run_step(order_id, "reserve_stock", _reserve, lines=True, payment=False)
     catalog_cache.stock_changed()
     return result
 
@@ -273,12 +308,15 @@ def _confirm(order: Order, step: OrderStep, started: datetime) -> StepResult:
             update(Cart).where(Cart.id == order.cart_id).values(status=CartStatus.CONVERTED)
         )
     _finish(step, StepStatus.SUCCEEDED, started)
-    return StepResult(Outcome.CONTINUE)
+    # For the confirmation's report once committed (outcomes.after_step): no read back.
+    return StepResult(
+        Outcome.CONTINUE, detail={"created_at": order.created_at, "number": order.number}
+    )
 
 
 def confirm_order(order_id: uuid.UUID) -> StepResult:
     """Held stock becomes sold; the order is confirmed and its cart converted."""
-    result = run_step(order_id, "confirm_order", _confirm)
+    result = run_step(order_id, "confirm_order", _confirm, lines=True)
     catalog_cache.stock_changed()
     return result
 
@@ -311,13 +349,15 @@ def request_shipment(order_id: uuid.UUID, carrier=None) -> StepResult:
     """Create the shipment with the carrier adapter (``services.shipping``): label and
     tracking number, once per order. Without an adapter, a shipment row staff complete."""
     if carrier is None:
-        return run_step(order_id, "request_shipment", _after_confirmation(_create_shipment))
+        return run_step(
+            order_id, "request_shipment", _after_confirmation(_create_shipment), payment=False
+        )
     from services.shipping.tracking import label_shipment
 
     def _label(order: Order) -> None:
         label_shipment(order, carrier)
 
-    return run_step(order_id, "request_shipment", _after_confirmation(_label))
+    return run_step(order_id, "request_shipment", _after_confirmation(_label), payment=False)
 
 
 def _record_reindex(order: Order) -> None:
@@ -331,7 +371,13 @@ def _record_reindex(order: Order) -> None:
 def reindex_books(order_id: uuid.UUID) -> StepResult:
     """Record the ordered books for reindexing (sales counts changed); the search queue's
     batch rebuilds their documents (the outbox message to send is in the result)."""
-    result = run_step(order_id, "reindex_books", _after_confirmation(_record_reindex))
+    result = run_step(
+        order_id,
+        "reindex_books",
+        _after_confirmation(_record_reindex),
+        lines=True,
+        payment=False,
+    )
     result.outbox_ids = [*result.outbox_ids, *search_freshness.take_recorded()]
     return result
 
@@ -340,20 +386,19 @@ def confirmation_email_step(order_id: uuid.UUID, send: Callable[[uuid.UUID], obj
     """The chain's send_order_email step. The email is sent outside the order lock (the
     notifications service commits on its own and dedupes by key); the step is then marked."""
     started = _now()
-    # Loads what the email needs too (send reads the order from the session's identity map).
-    order = (
-        db.session.scalars(
-            select(Order)
-            .where(Order.id == order_id)
-            .options(joinedload(Order.steps), joinedload(Order.lines), joinedload(Order.shipment))
+    # The order (send reads it from the session's identity map) and this step's status in
+    # one row; a guest's email loads its lines and shipment when it renders them.
+    row = db.session.execute(
+        select(Order, OrderStep.status)
+        .outerjoin(
+            OrderStep, (OrderStep.order_id == Order.id) & (OrderStep.step == "send_order_email")
         )
-        .unique()
-        .one_or_none()
-    )
-    if order is None:
+        .where(Order.id == order_id)
+    ).one_or_none()
+    if row is None:
         raise OrderNotFound()
-    step = _step(order, "send_order_email")
-    if step.status in FINISHED_STEP:
+    order, step_status = row
+    if step_status in FINISHED_STEP:
         db.session.commit()
         return StepResult(Outcome.CONTINUE)
     if order.status not in CONFIRMED_OR_LATER:

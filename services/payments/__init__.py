@@ -8,6 +8,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import inspect as sa_inspect
+
 from models import Order, Payment, db
 from services import settings as service_settings
 from services.errors import InvalidInput
@@ -128,6 +130,8 @@ def apply(payment: Payment, result: ProviderResult) -> Payment:
 
 
 def _payment_of(order: Order) -> Payment | None:
+    if "payment" not in sa_inspect(order).unloaded:
+        return order.payment  # read with the order's lock (placement.lock_order): no row is none
     return order.payment or db.session.query(Payment).filter_by(order_id=order.id).first()
 
 
