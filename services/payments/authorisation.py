@@ -43,16 +43,17 @@ def provider_call_guard(order_id: uuid.UUID) -> Iterator[None]:
     """Hold the order's payment-call lock for the block, or raise PaymentCallInProgress."""
     key = (PAYMENT_CALL_LOCK_CLASS, func.hashtext(str(order_id)))
     bind = db.session.get_bind()
-    with getattr(bind, "engine", bind).connect() as guard:
+    engine = getattr(bind, "engine", bind)
+    # Autocommit: a session-level lock outlives transactions, so none is opened around the
+    # two calls (no BEGIN and COMMIT round trips, nothing left open across the provider call).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as guard:
         taken = guard.scalar(select(func.pg_try_advisory_lock(*key)))
-        guard.commit()  # a session-level lock outlives the transaction; none stays open
         if not taken:
             raise PaymentCallInProgress(f"the payment of order {order_id} is being made")
         try:
             yield
         finally:
             guard.scalar(select(func.pg_advisory_unlock(*key)))
-            guard.commit()
 
 
 def _continue_if_pending(order) -> StepResult:
