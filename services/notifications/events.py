@@ -187,12 +187,13 @@ def unsent_outbox_ids(dedupe_key: str) -> list[int]:
     )
 
 
-def _channel_decision(event: NotificationEvent, channel: str) -> str | None:
-    """None if the channel should deliver, else why it is skipped."""
+def _channel_decision(event: NotificationEvent, channel: str, wanted: dict) -> str | None:
+    """None if the channel should deliver, else why it is skipped (``wanted``: the user's
+    channels of the event's category, see ``preferences.channels_of``)."""
     kind = EVENTS[event.event]
     if kind.category == "account":
         return None if channel in ("email", "in_app") else "not_for_account_mail"
-    if not preferences.wants(event.user_id, kind.category, channel):
+    if not wanted.get(channel, False):
         return "preference_off"
     if channel == "sms":
         from services.notifications.sms import verified_phone
@@ -212,21 +213,29 @@ def fan_out(event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     if event is None:
         db.session.rollback()
         return []
+    category = EVENTS[event.event].category
+    # The user's preferences read once for every channel (a user without a row of them
+    # would be looked for once per channel), and one row per channel in one statement.
+    wanted = {} if category == "account" else preferences.channels_of(event.user_id, category)
+    rows = []
     for channel in CHANNELS:
-        reason = _channel_decision(event, channel)
-        db.session.execute(
-            insert(NotificationDelivery)
-            .values(
-                id=uuid.uuid4(),
-                event_id=event.id,
-                user_id=event.user_id,
-                channel=channel,
-                dedupe_key=f"{event.dedupe_key}:{channel}",
-                status="queued" if reason is None else "skipped",
-                reason=reason,
-            )
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        reason = _channel_decision(event, channel, wanted)
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "event_id": event.id,
+                "user_id": event.user_id,
+                "channel": channel,
+                "dedupe_key": f"{event.dedupe_key}:{channel}",
+                "status": "queued" if reason is None else "skipped",
+                "reason": reason,
+            }
         )
+    db.session.execute(
+        insert(NotificationDelivery)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
     event.dispatched_at = event.dispatched_at or datetime.now(UTC)
     queued = db.session.execute(
         select(NotificationDelivery.id, NotificationDelivery.channel).where(

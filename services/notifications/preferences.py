@@ -39,12 +39,9 @@ def get(user_id) -> dict:
     return {**_merged(stored), "quiet_hours": stored.quiet_hours if stored is not None else None}
 
 
-def wants(user_id, category: str, channel: str) -> bool:
-    return (
-        _merged(db.session.get(NotificationPreference, user_id))
-        .get(category, {})
-        .get(channel, False)
-    )
+def channels_of(user_id, category: str) -> dict[str, bool]:
+    """{channel: on} of one category for this user (defaults where nothing is stored)."""
+    return _merged(db.session.get(NotificationPreference, user_id)).get(category, {})
 
 
 def update(user: User, values: Mapping) -> dict:

@@ -7,9 +7,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-from models import InAppNotification, Notification, Order, UserPhone, db
+from models import InAppNotification, Notification, NotificationEvent, Order, UserPhone, db
 from services.notifications import events
 from services.orders import lifecycle
 from tests.factories import auth_headers, make_book, make_user
@@ -116,3 +117,36 @@ def test_a_guest_order_is_mailed_directly_once(app, session):
     assert mails == [("guest@example.com", "sent")]
     assert db.session.scalar(select(events.NotificationEvent.id).limit(1)) is None
     assert db.session.get(Order, uuid.UUID(str(order.id))).user_id is None
+
+
+def test_fan_out_reads_preferences_once_and_writes_every_channel_in_one_statement(
+    app, session, engine
+):
+    # Given a confirmation recorded for a shopper who never stored preferences
+    order = delivered_order(make_user(), make_book("Dune"))
+    lifecycle.send_email(order.id, "confirmed")
+    event_id = db.session.scalar(
+        select(NotificationEvent.id).where(
+            NotificationEvent.dedupe_key == f"order:{order.id}:confirmed"
+        )
+    )
+
+    # When the dispatcher fans it out
+    statements = []
+
+    def count(conn, cursor, statement, *_):
+        if "SAVEPOINT" not in statement:  # the test's own transaction around the commit
+            statements.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        queued = events.fan_out(event_id)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+
+    # Then the default channels are queued
+    assert sorted(channel for _, channel in queued) == ["email", "in_app"]
+    # And it took five statements: the event, the preferences, the deliveries, the event
+    # marked dispatched, the queued ones (eleven when the preferences were looked for once
+    # per channel and each delivery inserted on its own)
+    assert len(statements) <= 5, statements
