@@ -24,6 +24,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     check_configuration(app.config["SEARCH_BACKEND"], app.config["ELASTICSEARCH_URL"])
 
+    from app import page_front
     from app.api import register_blueprints
     from app.cli import register_cli
     from app.edge import register_edge_guard
@@ -44,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
+    page_front.install(app)  # outermost: it uses no client address, so ProxyFix may sit below
     from services.analytics import capture
 
     capture.install()  # domain events written with the changes they describe

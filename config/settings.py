@@ -121,6 +121,8 @@ def load() -> dict:
         "RECOMMENDATIONS_CACHE": _env_bool("RECOMMENDATIONS_CACHE", True),
         # How long a cached catalog page may show availability older than the last stock move.
         "CATALOG_STOCK_STALENESS_SECONDS": float(_env("CATALOG_STOCK_STALENESS_SECONDS", "2")),
+        # Cached public catalog/search pages answered before Flask routes (app/page_front.py).
+        "CATALOG_FRONT": _env_bool("CATALOG_FRONT", True),
         "DEFAULT_CURRENCY": _env("DEFAULT_CURRENCY", "USD"),
         "VAR_DIR": str(VAR_DIR),
         # flask-smorest / OpenAPI

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
@@ -14,6 +13,7 @@ import orjson
 import redis
 from flask import Response, current_app, request
 
+from app import page_front
 from services.catalog import cache as catalog_cache
 from services.observability import metrics
 
@@ -51,45 +51,48 @@ def catalog_response(
         except redis.RedisError:
             log.warning("catalog cache unavailable; serving %s uncached", namespace, exc_info=True)
             key = None
-    page = _decode(stored, generation, stock_generation)
+    staleness = current_app.config["CATALOG_STOCK_STALENESS_SECONDS"]
+    page = decode(stored, generation, stock_generation, staleness)
     if key:
         metrics.CACHE_REQUESTS.labels(namespace, "miss" if page is None else "hit").inc()
     if page is None:
         body = orjson.dumps(produce(), option=orjson.OPT_NON_STR_KEYS)
-        page = Page(hashlib.sha256(body).hexdigest()[:32], body)
+        etag = hashlib.sha256(body).hexdigest()[:32]
+        page = Page(etag, body, catalog_cache.page_header(generation, stock_generation, etag))
         if key:
-            _store(key, generation, stock_generation, page, timeout)
+            _store(key, page, timeout)
+    if key and namespace in page_front.NAMESPACES:
+        page_front.offer(request.environ, page.header, request.endpoint)
     return _answer(page)
 
 
 class Page(NamedTuple):
     etag: str
     body: bytes
+    # "<catalog generation> <stock generation> <built at, epoch seconds> <etag>"
+    header: str
 
 
-def _decode(stored: bytes | None, generation: int, stock_generation: int) -> Page | None:
-    """The stored page if it is still good for these generations."""
+def decode(stored: bytes | None, generation: int, stock_generation: int, staleness: float):
+    """The stored page (header line, then the body) if it is still good for these
+    generations (``catalog_cache.still_good``), else None."""
     if not stored:
         return None
     header, _, body = stored.partition(b"\n")
     try:
-        built_generation, built_stock, built_at, etag = header.decode().split(" ")
-        if int(built_generation) != generation:
+        header = header.decode()
+        if not catalog_cache.still_good(header, generation, stock_generation, staleness):
             return None
-        if int(built_stock) != stock_generation:
-            staleness = current_app.config["CATALOG_STOCK_STALENESS_SECONDS"]
-            if time.time() - float(built_at) > staleness:
-                return None
-    except ValueError:  # not a page of this format: rebuild it
+        etag = header.rsplit(" ", 1)[1]
+    except (ValueError, IndexError):  # not a page of this format: rebuild it
         return None
-    return Page(etag, body)
+    return Page(etag, body, header)
 
 
-def _store(key: str, generation: int, stock_generation: int, page: Page, timeout) -> None:
-    header = f"{generation} {stock_generation} {time.time():.3f} {page.etag}\n".encode()
+def _store(key: str, page: Page, timeout) -> None:
     seconds = timeout or current_app.config["CACHE_DEFAULT_TIMEOUT"]
     try:
-        catalog_cache.store_page(key, header + page.body, seconds)
+        catalog_cache.store_page(key, page.header.encode() + b"\n" + page.body, seconds)
     except redis.RedisError:
         log.warning("catalog cache write failed", exc_info=True)
 

@@ -9,6 +9,8 @@ availability a moment old; reservation always checks the real stock."""
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 CATALOG_KEY = "bookstore:catalog:generation"
@@ -63,3 +65,31 @@ def read_page(key: str) -> tuple[int, int, bytes | None]:
 
 def store_page(key: str, page: bytes, seconds: int) -> None:
     _redis().set(PAGE_PREFIX + key, page, ex=seconds)
+
+
+FRONT_PREFIX = "bookstore:catalog-front:"
+
+
+def read_front(key: str) -> tuple[int, int, bytes | None]:
+    """As ``read_page``, for the whole answers app.page_front keeps by URL."""
+    catalog, stock, entry = _redis().mget(CATALOG_KEY, STOCK_KEY, FRONT_PREFIX + key)
+    return int(catalog or 0), int(stock or 0), entry
+
+
+def store_front(key: str, entry: bytes, seconds: int) -> None:
+    _redis().set(FRONT_PREFIX + key, entry, ex=seconds)
+
+
+def page_header(generation: int, stock_generation: int, etag: str) -> str:
+    """The line a stored page starts with: the generations it was built under, when, its ETag."""
+    return f"{generation} {stock_generation} {time.time():.3f} {etag}"
+
+
+def still_good(header: str, generation: int, stock_generation: int, staleness: float) -> bool:
+    """Whether a page with this header may be served now: built under the current catalog
+    generation, and under the current stock generation or less than ``staleness`` seconds
+    ago. Raises ValueError for a header not of this format."""
+    built_generation, built_stock, built_at, _etag = header.split(" ")
+    if int(built_generation) != generation:
+        return False
+    return int(built_stock) == stock_generation or time.time() - float(built_at) <= staleness

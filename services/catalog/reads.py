@@ -108,7 +108,7 @@ def list_books(
             exists().where(BookGenre.book_id == Book.id, BookGenre.genre_id == genre_id)
         )
     stmt = _filtered(stmt, filters).order_by(*order.order_by())
-    books = _fetch_after(stmt, order, after, limit + 1)
+    books = fetch_after(stmt, order, after, limit + 1)
     more = len(books) > limit
     books = books[:limit]
     next_cursor = codec.encode(order, order.values_of(books[-1])) if more else None
@@ -174,13 +174,13 @@ def search_authors(query: str | None, limit: int, cursor: str | None) -> Page:
     stmt = select(Author.id, Author.name)
     query = (query or "").strip()
     if query:
-        stmt = stmt.where(Author.name.ilike(f"%{_escape_like(query)}%", escape="\\"))
+        stmt = stmt.where(Author.name.ilike(f"%{escape_like(query)}%", escape="\\"))
     after = codec.decode(AUTHOR_ORDER, cursor) if cursor else None
     stmt = stmt.order_by(*AUTHOR_ORDER.order_by())
-    authors = _fetch_after(stmt, AUTHOR_ORDER, after, limit + 1)
+    authors = fetch_after(stmt, AUTHOR_ORDER, after, limit + 1)
     more = len(authors) > limit
     authors = authors[:limit]
-    counts = _active_book_counts(author.id for author in authors)
+    counts = active_book_counts(author.id for author in authors)
     items = [
         {"id": author.id, "name": author.name, "books_count": counts.get(author.id, 0)}
         for author in authors
@@ -202,7 +202,7 @@ def get_author(author_id: uuid.UUID) -> dict:
     return {
         "id": author.id,
         "name": author.name,
-        "books_count": _active_book_counts([author.id]).get(author.id, 0),
+        "books_count": active_book_counts([author.id]).get(author.id, 0),
         "books": book_cards(books),
     }
 
@@ -254,7 +254,7 @@ def _card(book: Row, authors: list[dict], genres: list[str], available: int) -> 
     }
 
 
-def _fetch_after(stmt: Select, order: SortOrder, after: list | None, count: int) -> list:
+def fetch_after(stmt: Select, order: SortOrder, after: list | None, count: int) -> list:
     """Up to ``count`` rows of the ordered ``stmt`` that come after the ``after`` values."""
     if after is None:
         return list(db.session.execute(stmt.limit(count)).all())
@@ -310,7 +310,7 @@ def _available_by_book(book_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     return {book_id: int(total) for book_id, total in rows}
 
 
-def _active_book_counts(author_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+def active_book_counts(author_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
     ids = list(author_ids)
     if not ids:
         return {}
@@ -323,5 +323,5 @@ def _active_book_counts(author_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]
     return dict(rows)
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

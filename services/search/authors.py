@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Select, and_, case, func, literal, select
 
 from models import Author, Book, BookAuthor, BookStatus, db
-from services.catalog.reads import _active_book_counts, _escape_like, _fetch_after
+from services.catalog.reads import active_book_counts, escape_like, fetch_after
 from services.pagination import CursorCodec, Page, SortKey, SortOrder, text_key, uuid_key
 from services.search import spelling
 from services.search.text import words
@@ -33,10 +33,10 @@ def search_authors(query: str, limit: int, cursor: str | None) -> Page:
     )
     codec = CursorCodec("search.authors." + " ".join(terms))
     after = codec.decode(order, cursor) if cursor else None
-    rows = _fetch_after(select(ranked).order_by(*order.order_by()), order, after, limit + 1)
+    rows = fetch_after(select(ranked).order_by(*order.order_by()), order, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    counts = _active_book_counts(row.id for row in rows)
+    counts = active_book_counts(row.id for row in rows)
     items = [{"id": row.id, "name": row.name, "books_count": counts.get(row.id, 0)} for row in rows]
     return Page(items, codec.encode(order, order.values_of(rows[-1])) if more else None)
 
@@ -47,7 +47,7 @@ def _ranked(terms: list[str]) -> Select:
     whole_words = and_(*(folded.op("~")(literal(rf"\m{term}\M")) for term in terms))
     # LIKE '%term%' (not strpos) so the trigram index on search_fold(name) serves it
     # (ix_authors_name_folded_trgm; terms of three letters or more).
-    anywhere = and_(*(folded.like(f"%{_escape_like(term)}%", escape="\\") for term in terms))
+    anywhere = and_(*(folded.like(f"%{escape_like(term)}%", escape="\\") for term in terms))
     popularity = (
         select(func.coalesce(func.sum(Book.ratings_count + Book.sales_count), 0))
         .join(BookAuthor, BookAuthor.book_id == Book.id)
