@@ -118,9 +118,14 @@ def signature_for(celery_app: Celery, message: OutboxMessage) -> Signature:
         return celery_app.signature(ERASE_ACCOUNT, args=(payload["user_id"],), immutable=True)
     if message.kind == search_freshness.REINDEX_BOOKS:
         # The delay lets a burst of changes to one book land before the batch reads it.
-        debounce = celery_app.conf.get("search_reindex_debounce_seconds", 0)
-        return celery_app.signature(REINDEX_BOOKS, immutable=True).set(countdown=debounce)
+        return celery_app.signature(REINDEX_BOOKS, immutable=True).set(
+            countdown=_debounce(celery_app)
+        )
     raise ValueError(f"unknown outbox message kind {message.kind!r}")
+
+
+def _debounce(celery_app: Celery) -> float:
+    return celery_app.conf.get("search_reindex_debounce_seconds", 0)
 
 
 def publish(celery_app: Celery, messages: Sequence[OutboxMessage]) -> list[int]:
@@ -133,11 +138,17 @@ def publish(celery_app: Celery, messages: Sequence[OutboxMessage]) -> list[int]:
         # the publish signal stamps that request id on every task of the chain.
         request_id = headers.get(log_context.REQUEST_ID_HEADER)
         order_id = (message.payload or {}).get("order_id")
+        wake_up = message.kind == search_freshness.REINDEX_BOOKS
+        if wake_up and not search_freshness.needs_wake_up(_debounce(celery_app)):
+            sent.append(message.id)  # a wake-up still to run covers it
+            continue
         trace_token = tracing.attach(headers)
         try:
             with log_context.bound(request_id=request_id, order_id=order_id):
                 signature_for(celery_app, message).apply_async(retry=False, headers=headers)
         except Exception as exc:  # broker down or unreachable: the relay will resend
+            if wake_up:
+                search_freshness.wake_up_failed()
             log.warning(
                 "outbox message %s not sent: %s",
                 message.id,

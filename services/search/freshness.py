@@ -3,15 +3,18 @@ wakes the reindexer) in their own transaction; the reindexer applies them in bat
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models import ReindexRequest, db
 from services import outbox
+from services.catalog import cache as catalog_cache
 from services.search.documents import write_documents
 
 Mirror = Callable[[Session, list[uuid.UUID]], object]
@@ -35,6 +38,31 @@ def book_changed(
     if send_after_commit:
         db.session.flush()
         db.session.info.setdefault(_RECORDED, []).append(message.id)
+
+
+WAKE_KEY = "bookstore:search:reindex-wake"
+
+
+def needs_wake_up(debounce_seconds: float) -> bool:
+    """Whether a reindex message must publish its own wake-up of the reindexer. Not while a
+    wake-up published less than half the debounce ago is still to run: it runs once the
+    debounce has passed (never earlier), so it applies every request committed before this
+    call. Checked after the requests committed; with no debounce, or Redis unreachable, every
+    message wakes the reindexer as before. Saves a task per order on a busy shop (each
+    order's sales counts are a reindex request)."""
+    if debounce_seconds <= 0:
+        return True
+    try:
+        window_ms = max(1, int(debounce_seconds * 500))
+        return bool(catalog_cache.client().set(WAKE_KEY, 1, nx=True, px=window_ms))
+    except redis.RedisError:
+        return True
+
+
+def wake_up_failed() -> None:
+    """The wake-up this process claimed was not published: let the next message send one."""
+    with contextlib.suppress(redis.RedisError):
+        catalog_cache.client().delete(WAKE_KEY)
 
 
 def take_recorded() -> list[int]:

@@ -1,0 +1,92 @@
+"""Reindex wake-ups are coalesced: every change records its reindex request, but within half
+the debounce only the first message publishes a wake-up of the search queue's batch (it runs
+after the debounce, so it applies the others' requests too). Publishes are counted with
+Celery's own ``before_task_publish`` signal; the batch runs on a real worker."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from celery.signals import before_task_publish
+from sqlalchemy import func, select
+
+from models import ReindexRequest, db
+from services.search import freshness
+from services.search.documents import write_documents
+from tasks import chains
+from tests.factories import make_book
+from tests.support.waiting import wait_for
+
+
+@pytest.fixture
+def wake_ups():
+    published: list[str] = []
+
+    def count(sender=None, **extra):
+        if sender == chains.REINDEX_BOOKS:
+            published.append(sender)
+
+    before_task_publish.connect(count, weak=False)
+    yield published
+    before_task_publish.disconnect(count)
+
+
+def change_and_send(app, book_ids) -> None:
+    """What a staff edit or an order does: record the request, commit, send what it recorded."""
+    freshness.book_changed(book_ids, reason="test")
+    db.session.commit()
+    chains.send_recorded(app.extensions["celery"], [])
+
+
+@pytest.fixture
+def debounce(app):
+    conf = app.extensions["celery"].conf
+    previous = conf.search_reindex_debounce_seconds
+    conf.search_reindex_debounce_seconds = 1.0
+    freshness.catalog_cache.client().delete(freshness.WAKE_KEY)
+    yield conf
+    conf.search_reindex_debounce_seconds = previous
+    freshness.catalog_cache.client().delete(freshness.WAKE_KEY)
+
+
+def test_a_burst_of_changes_publishes_one_wake_up(app, committed, debounce, wake_ups):
+    books = [make_book(f"Burst {n}") for n in range(6)]
+    # When six changes are sent within half the debounce
+    for book in books:
+        change_and_send(app, [book.id])
+    # Then one wake-up went out for all of them
+    assert wake_ups == [chains.REINDEX_BOOKS]
+    # and once half the debounce has passed, the next change wakes the reindexer again
+    time.sleep(0.6)
+    change_and_send(app, [books[0].id])
+    assert wake_ups == [chains.REINDEX_BOOKS] * 2
+
+
+def test_without_a_debounce_every_change_wakes_the_reindexer(app, committed, debounce, wake_ups):
+    debounce.search_reindex_debounce_seconds = 0
+    book = make_book("Eager")
+    for _ in range(3):
+        change_and_send(app, [book.id])
+    assert wake_ups == [chains.REINDEX_BOOKS] * 3
+
+
+@pytest.mark.worker
+@pytest.mark.usefixtures("idle_workers_at_end")
+def test_the_one_wake_up_applies_every_request_of_the_burst(app, committed, debounce, worker):
+    books = [make_book(f"Covered {n}") for n in range(8)]
+    write_documents(db.session, [book.id for book in books])
+    db.session.commit()
+    for book in books:
+        change_and_send(app, [book.id])
+
+    def open_requests() -> int:
+        count = db.session.scalar(
+            select(func.count())
+            .select_from(ReindexRequest)
+            .where(ReindexRequest.processed_at.is_(None))
+        )
+        db.session.commit()
+        return count
+
+    wait_for(lambda: open_requests() == 0, timeout=20, interval=0.1)
