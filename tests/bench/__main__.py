@@ -508,8 +508,12 @@ def main() -> None:
         run(sys.executable, "-m", "tests.bench.checkout", stdout=subprocess.DEVNULL)
         report["checkout"] = json.loads((OUT_DIR / "checkout.json").read_text())
         log("POST /checkout alone")
-        run(sys.executable, "-m", "tests.bench.checkout_api", stdout=subprocess.DEVNULL)
-        report["checkout_api"] = json.loads((OUT_DIR / "checkout_api.json").read_text())
+        try:
+            run(sys.executable, "-m", "tests.bench.checkout_api", stdout=subprocess.DEVNULL)
+        except subprocess.CalledProcessError:
+            log("POST /checkout alone FAILED (its row is left out; see its output above)")
+        else:
+            report["checkout_api"] = json.loads((OUT_DIR / "checkout_api.json").read_text())
     report["load_average"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     write_report(report)
     log(f"report written to {OUT_DIR / 'report.md'}")
