@@ -9,7 +9,7 @@ for a request with no credentials and no conditional or CORS headers, this WSGI 
 keeps the whole answer (status 200, every header but the request id, the body) under a key
 made of the raw path and query string. The next identical request is answered here from one
 ``MGET`` of the catalog generations and that entry, with the same staleness rule as the page
-cache (``app.api.catalog_http.decode``), a fresh ``X-Request-ID``, the access-log line and the
+cache (``catalog_cache.still_good``), a fresh ``X-Request-ID``, the access-log line and the
 HTTP metrics. Anything else, and any entry that is missing or stale, goes to Flask.
 
 Only a URL that Flask answered with 200 has an entry, so validation (unknown parameters, edge
@@ -74,7 +74,9 @@ class PageFront:
             return self.app(environ, start_response)
         started = time.perf_counter()
         try:
-            generation, stock_generation, stored = catalog_cache.read_front(key)
+            generation, stock_generation, stored = catalog_cache.read_page(
+                key, catalog_cache.FRONT_PREFIX
+            )
         except redis.RedisError:
             return self.app(environ, start_response)  # Flask serves it (and says why)
         staleness = self.config["CATALOG_STOCK_STALENESS_SECONDS"]
@@ -117,10 +119,11 @@ class PageFront:
         kept = [[name, value] for name, value in headers if name.lower() not in _NOT_KEPT]
         described = json.dumps([endpoint, kept], separators=(",", ":"))
         try:
-            catalog_cache.store_front(
+            catalog_cache.store_page(
                 key,
                 f"{page_header}\n{described}\n".encode() + body,
                 self.config["CACHE_DEFAULT_TIMEOUT"],
+                catalog_cache.FRONT_PREFIX,
             )
         except redis.RedisError:
             log.warning("page front write failed", exc_info=True)

@@ -52,7 +52,7 @@ def catalog_response(
             log.warning("catalog cache unavailable; serving %s uncached", namespace, exc_info=True)
             key = None
     staleness = current_app.config["CATALOG_STOCK_STALENESS_SECONDS"]
-    page = decode(stored, generation, stock_generation, staleness)
+    page = _decode(stored, generation, stock_generation, staleness)
     if key:
         metrics.CACHE_REQUESTS.labels(namespace, "miss" if page is None else "hit").inc()
     if page is None:
@@ -73,7 +73,7 @@ class Page(NamedTuple):
     header: str
 
 
-def decode(stored: bytes | None, generation: int, stock_generation: int, staleness: float):
+def _decode(stored: bytes | None, generation: int, stock_generation: int, staleness: float):
     """The stored page (header line, then the body) if it is still good for these
     generations (``catalog_cache.still_good``), else None."""
     if not stored:

@@ -56,28 +56,18 @@ def stock_changed() -> None:
 PAGE_PREFIX = "bookstore:catalog-page:"
 
 
-def read_page(key: str) -> tuple[int, int, bytes | None]:
+FRONT_PREFIX = "bookstore:catalog-front:"  # whole answers app.page_front keeps by URL
+
+
+def read_page(key: str, prefix: str = PAGE_PREFIX) -> tuple[int, int, bytes | None]:
     """(catalog generation, stock generation, the stored page under ``key``) in one round
     trip: a cached read costs one Redis call."""
-    catalog, stock, page = _redis().mget(CATALOG_KEY, STOCK_KEY, PAGE_PREFIX + key)
+    catalog, stock, page = _redis().mget(CATALOG_KEY, STOCK_KEY, prefix + key)
     return int(catalog or 0), int(stock or 0), page
 
 
-def store_page(key: str, page: bytes, seconds: int) -> None:
-    _redis().set(PAGE_PREFIX + key, page, ex=seconds)
-
-
-FRONT_PREFIX = "bookstore:catalog-front:"
-
-
-def read_front(key: str) -> tuple[int, int, bytes | None]:
-    """As ``read_page``, for the whole answers app.page_front keeps by URL."""
-    catalog, stock, entry = _redis().mget(CATALOG_KEY, STOCK_KEY, FRONT_PREFIX + key)
-    return int(catalog or 0), int(stock or 0), entry
-
-
-def store_front(key: str, entry: bytes, seconds: int) -> None:
-    _redis().set(FRONT_PREFIX + key, entry, ex=seconds)
+def store_page(key: str, page: bytes, seconds: int, prefix: str = PAGE_PREFIX) -> None:
+    _redis().set(prefix + key, page, ex=seconds)
 
 
 def page_header(generation: int, stock_generation: int, etag: str) -> str:

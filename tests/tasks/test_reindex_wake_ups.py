@@ -12,6 +12,7 @@ from celery.signals import before_task_publish
 from sqlalchemy import func, select
 
 from models import ReindexRequest, db
+from services.catalog import cache as catalog_cache
 from services.search import freshness
 from services.search.documents import write_documents
 from tasks import chains
@@ -44,10 +45,10 @@ def debounce(app):
     conf = app.extensions["celery"].conf
     previous = conf.search_reindex_debounce_seconds
     conf.search_reindex_debounce_seconds = 1.0
-    freshness.catalog_cache.client().delete(freshness.WAKE_KEY)
+    catalog_cache.client().delete(freshness.WAKE_KEY)
     yield conf
     conf.search_reindex_debounce_seconds = previous
-    freshness.catalog_cache.client().delete(freshness.WAKE_KEY)
+    catalog_cache.client().delete(freshness.WAKE_KEY)
 
 
 def test_a_burst_of_changes_publishes_one_wake_up(app, committed, debounce, wake_ups):
