@@ -68,7 +68,8 @@ from tests.support.database import recreate_database  # noqa: E402
 from tests.support.orders import checkout_body  # noqa: E402
 from tests.support.workers import LayoutWorkers, WorkerProcess  # noqa: E402
 
-BOOKS = 20
+# Books the shoppers' carts draw from (few books: every order updates the same hot rows).
+BOOKS = int(os.environ.get("BENCH_BOOKS", "20"))
 
 
 def seed_books() -> list[uuid.UUID]:
