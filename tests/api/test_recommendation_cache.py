@@ -7,12 +7,15 @@ makes the next answer fresh."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import delete
 
 from models import BookNeighbour, OrderStatus, db
 from services.recommendations.build import build
 from tests.factories import auth_headers, make_book, make_user
+from tests.support.orders import wait_for_idle_workers
 from tests.support.recommendations import delivered_order
 
 
@@ -66,6 +69,18 @@ def test_a_books_list_is_cached_until_a_build_publishes(app, books, tmp_path):
     assert titles(response) == ["Book D"] and response.get_json()["strategy"] == "item_item"
 
 
+def settle_live_workers(app) -> None:
+    """A review sends a rating refresh and a debounced reindex; a worker left alive by an
+    earlier test runs them and moves the catalog generation, which makes every cached answer
+    stale (seen in CI: a "cached" answer rebuilt mid-test). Let them land first."""
+    celery_app = app.extensions["celery"]
+    if not celery_app.control.ping(timeout=0.5):
+        return  # no worker: nothing runs behind the test's back
+    wait_for_idle_workers(celery_app)
+    time.sleep(celery_app.conf.search_reindex_debounce_seconds + 0.3)  # the held wake-up
+    wait_for_idle_workers(celery_app)
+
+
 def test_a_shoppers_picks_follow_their_reviews_and_orders(app, books):
     client = app.test_client()
     shopper = make_user()
@@ -88,6 +103,7 @@ def test_a_shoppers_picks_follow_their_reviews_and_orders(app, books):
         headers=headers,
     )
     assert reviewed.status_code == 201, reviewed.get_json()
+    settle_live_workers(app)
     assert titles(client.get("/api/v1/me/recommendations", headers=headers)) == ["Book C"]
 
     # when the order is refunded (it left confirmed-or-later): A is no longer bought, and the
