@@ -17,7 +17,10 @@ from services.search import freshness
 from services.search.documents import write_documents
 from tasks import chains
 from tests.factories import make_book
+from tests.support.orders import wait_for_idle_workers
 from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.worker
 
 
 @pytest.fixture
@@ -40,13 +43,21 @@ def change_and_send(app, book_ids) -> None:
     chains.send_recorded(app.extensions["celery"], [])
 
 
+DEBOUNCE = 1.0
+
+
 @pytest.fixture
-def debounce(app):
+def debounce(app, committed, worker):
+    """A 1 s debounce for the test. The wake-ups it publishes run on the session's worker
+    (held until their debounce has passed): they finish before the tables are emptied, or
+    their batch deadlocks with the teardown's TRUNCATE."""
     conf = app.extensions["celery"].conf
     previous = conf.search_reindex_debounce_seconds
-    conf.search_reindex_debounce_seconds = 1.0
+    conf.search_reindex_debounce_seconds = DEBOUNCE
     catalog_cache.client().delete(freshness.WAKE_KEY)
     yield conf
+    time.sleep(DEBOUNCE + 0.3)
+    wait_for_idle_workers(app.extensions["celery"])
     conf.search_reindex_debounce_seconds = previous
     catalog_cache.client().delete(freshness.WAKE_KEY)
 
@@ -72,9 +83,7 @@ def test_without_a_debounce_every_change_wakes_the_reindexer(app, committed, deb
     assert wake_ups == [chains.REINDEX_BOOKS] * 3
 
 
-@pytest.mark.worker
-@pytest.mark.usefixtures("idle_workers_at_end")
-def test_the_one_wake_up_applies_every_request_of_the_burst(app, committed, debounce, worker):
+def test_the_one_wake_up_applies_every_request_of_the_burst(app, committed, debounce):
     books = [make_book(f"Covered {n}") for n in range(8)]
     write_documents(db.session, [book.id for book in books])
     db.session.commit()
