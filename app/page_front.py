@@ -53,7 +53,7 @@ _PREFIX = "/api/v1/"
 _MAX_URL = 2048
 _KEY = "bookstore.page_front.key"  # environ: the front asks Flask for this URL's answer
 _OFFER = "bookstore.page_front.offer"  # environ: (page header, endpoint) Flask answered with
-_NOT_KEPT = {"x-request-id", "set-cookie"}
+_NOT_KEPT = {"x-request-id"}  # an answer setting a cookie is never kept at all
 
 
 def offer(environ: dict, page_header: str, endpoint: str | None) -> None:
